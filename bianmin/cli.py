@@ -1,0 +1,48 @@
+"""The `bianmin` command: one entry point, one group per area.
+
+Groups are imported lazily so that `bianmin catalogue check` on a village PC does not pay for
+loading Flask, and so that a broken app cannot stop the other commands from working.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# group name -> "module:attribute" of a click.Group
+GROUPS: dict[str, tuple[str, str]] = {
+    "catalogue": ("bianmin.catalogue_cli:catalogue", "Service catalogue: check and show items."),
+    "node": ("node.cli:node", "Run and manage a service-point node."),
+    "central": ("central.cli:central", "Run and manage the city server."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose sub-groups are imported only when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(GROUPS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in GROUPS:
+            target, _help = GROUPS[cmd_name]
+            module_name, attr = target.split(":")
+            return getattr(importlib.import_module(module_name), attr)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, GROUPS[name][1]) for name in sorted(GROUPS)]
+        rows += [
+            (name, cmd.get_short_help_str())
+            for name, cmd in sorted(self.commands.items())
+            if name not in GROUPS
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(package_name="bianmin")
+def main() -> None:
+    """bianmin (便民): the city's network of government service points."""

@@ -1,0 +1,1 @@
+"""The city server: sync, windows, service card, settlement, supervision, reports, guide."""

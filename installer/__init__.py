@@ -1,0 +1,1 @@
+"""Puts a node on a village PC: offline bundle, enrolment, services, backup and restore."""

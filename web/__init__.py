@@ -1,0 +1,1 @@
+"""Page pieces both apps register: layout, login, notices, translations, static assets."""
