@@ -327,8 +327,9 @@ class WorkCalendar:
 
 
 def _as_date(value: dt.date | dt.datetime) -> dt.date:
+    """The calendar day of a date or datetime; an aware datetime is read in China time."""
     if isinstance(value, dt.datetime):
-        return value.date()
+        return (value.astimezone(CHINA_TIME) if value.tzinfo is not None else value).date()
     if isinstance(value, dt.date):
         return value
     raise RuleError("calendar.not_a_date", N_("%(value)s is not a date"), value=repr(value))

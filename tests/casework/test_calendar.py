@@ -214,6 +214,9 @@ def test_next_working_day_and_between() -> None:
     assert CAL.working_days_between(D(2026, 3, 2), D(2026, 3, 9)) == 5
     assert CAL.working_days_between(D(2026, 3, 9), D(2026, 3, 2)) == -5
     assert CAL.working_days_between(D(2026, 2, 13), D(2026, 2, 24)) == 2
+    # datetimes count by their (China) day: 20:00 UTC on Sunday 1 Mar is Monday 2 Mar in China
+    assert CAL.working_days_between(dt.datetime(2026, 3, 1, 20, 0, tzinfo=dt.UTC), D(2026, 3, 9)) == 5
+    assert CAL.working_days_between(dt.datetime(2026, 3, 2, 23, 0), dt.datetime(2026, 3, 9, 1, 0)) == 5
 
 
 def test_consistency_of_due_and_between() -> None:
