@@ -21,8 +21,9 @@ def days(first: dt.date, last: dt.date) -> set[dt.date]:
     return {first + dt.timedelta(n) for n in range((last - first).days + 1)}
 
 
-# Written by hand from 国务院办公厅关于2025年部分节假日安排的通知 (国办发明电〔2024〕12号) and
-# 国务院办公厅关于2026年部分节假日安排的通知: (days off, make-up working days on weekends).
+# Written by hand from 国务院办公厅关于2025年部分节假日安排的通知 (November 2024) and
+# 国务院办公厅关于2026年部分节假日安排的通知 (4 November 2025): (days off, make-up working days on
+# weekends). The packaged data must agree with the notices, not merely with chinese-calendar.
 OFFICIAL = {
     2025: (
         {D(2025, 1, 1)} | days(D(2025, 1, 28), D(2025, 2, 4)) | days(D(2025, 4, 4), D(2025, 4, 6))
