@@ -1,0 +1,741 @@
+"""The record log in SQLite: the one place sync's record SQL lives.
+
+A `LogStore` holds every record a node (or central) has, as the exact bytes and signature it was
+signed with, plus columns parsed from them. It is opened on the app's SQLite file (WAL mode,
+through sqlite-utils), so the app's projections live in the same file and are written in the
+same transaction as the records they come from.
+
+Tables (all created here):
+- `records`: `pos` (INTEGER PRIMARY KEY: local arrival order), `id`, `origin`, `seq`, `prev`,
+  `kind`, `key`, `origin_time`, `received_at` (local clock, UTC), `central_pos` (position in
+  central's receipt log where known: central sets it, nodes learn it when pulling), `raw`, `sig`;
+- `heads` (origin -> seq, id), `cursors` (peer, name -> integer), `receipts` (verbatim),
+  `forks` (evidence: the other record of an origin+seq, bytes kept), `quarantine` (records stored
+  but refused for business reasons: not projected, listed for a person), `suspects` (records of a
+  compromised key receipted after its compromise point: projected, flagged for review),
+  `merkle_leaves` / `merkle_nodes` (central only: the Merkle log, sync/merkle.py), `meta`.
+
+Writing
+- `append(kind, body)` / `append_many(items)`: this store's own origin; next seq, prev = own head,
+  signed, stored and projected in ONE transaction.
+- `ingest(records, *, directory=None, checker=None, positions=None) -> IngestResult`: others'
+  records (uploads at central, pulls and bundles at nodes). One decision per record:
+  `accepted`, `duplicate` (already held: harmless), `quarantined` (stored, business refusal from
+  `checker`), `refused` (code) or `skipped`. Records are processed in (origin, seq) order, so a
+  reordered batch is fine. The first chain-level refusal (`wrong_network`, `unknown_key`,
+  `wrong_key`, `revoked_key`, `bad_signature`, `gap`, `broken_chain`, `fork`, `bad_directory`)
+  STOPS the batch: records before it are committed, nothing after it is stored (`skipped`).
+  A fork (same origin and seq, another id) keeps both records: the held one in `records`, the
+  other in `forks`. One transaction per batch; signatures are checked before the write lock.
+- A record refused by `checker` for business reasons is still a link in its origin's chain, so it
+  IS stored (the chain would break otherwise) but listed in `quarantine` and not projected.
+- Projectors: `register_projector(fn)`, `fn(db: sqlite_utils.Database, record: Record)`, run in
+  the storing transaction for every stored, non-quarantined record, in log order; an exception
+  rolls the whole batch back and propagates (a projection bug must be loud, never half-applied).
+  `rebuild_projections(reset)` calls `reset(db)` and replays the log in `pos` order.
+
+Reading: `head(origin)`, `heads()`, `get(id)`, `records_after(pos, ...)`, `records_of(origin, ...)`,
+`count_pending(peer)`, `cursor` / `set_cursor`, `mark_sent(peer, upto_seq, receipt)`, `receipts`,
+`quarantined()`, `suspects()`, `forks()`, `last_checkpoint()`. Central: `tree_size()`, `tree_root()`,
+`inclusion_proof`, `consistency_proof`, `checkpoint()`, `make_receipt(origin, from_size)`.
+
+Threads: one LogStore may be shared by a server's threads (an internal lock serialises use);
+several LogStores (processes) may share a file: every write re-reads state under SQLite's write lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from cryptography.exceptions import InvalidSignature
+
+from sync import merkle
+from sync.canonical import Refusal
+from sync.envelope import RECORD_DOMAIN, Record, parse_record, sign_record
+from sync.keys import DIRECTORY_KINDS, Directory, NodeKey
+
+SCHEMA_VERSION = 1
+CACHE_LEVEL = 4          # Merkle subtrees of >= 16 leaves are stored; smaller ones are rehashed from leaves
+_CHUNK = 500             # ids per IN (...) query
+
+Projector = Callable[[sqlite_utils.Database, Record], None]
+Checker = Callable[[Record], "tuple[str, str] | None"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    pos INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    origin TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    prev TEXT,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    origin_time TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    central_pos INTEGER,
+    raw BLOB NOT NULL,
+    sig BLOB NOT NULL,
+    UNIQUE (origin, seq)
+);
+CREATE INDEX IF NOT EXISTS records_key ON records (key, central_pos);
+CREATE TABLE IF NOT EXISTS heads (origin TEXT PRIMARY KEY, seq INTEGER NOT NULL, id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cursors (peer TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,
+    PRIMARY KEY (peer, name));
+CREATE TABLE IF NOT EXISTS receipts (n INTEGER PRIMARY KEY, peer TEXT NOT NULL, origin TEXT NOT NULL,
+    seq INTEGER NOT NULL, head TEXT NOT NULL, size INTEGER NOT NULL, root TEXT NOT NULL,
+    raw BLOB NOT NULL, sig BLOB NOT NULL, stored_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS forks (n INTEGER PRIMARY KEY, origin TEXT NOT NULL, seq INTEGER NOT NULL,
+    held_id TEXT, id TEXT NOT NULL, raw BLOB NOT NULL, sig BLOB NOT NULL, status TEXT NOT NULL,
+    detail TEXT NOT NULL, detected_at TEXT NOT NULL, UNIQUE (id, status));
+CREATE TABLE IF NOT EXISTS quarantine (id TEXT PRIMARY KEY, code TEXT NOT NULL, detail TEXT NOT NULL,
+    at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS suspects (id TEXT PRIMARY KEY, key TEXT NOT NULL, detail TEXT NOT NULL,
+    at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS merkle_leaves (pos INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS merkle_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+    PRIMARY KEY (level, idx)) WITHOUT ROWID;
+"""
+
+
+class StoreError(Exception):
+    """The store cannot be used as asked (another network's file, no signing key, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A record as this store holds it: local position, central position if known, arrival time."""
+
+    pos: int
+    central_pos: int | None
+    received_at: str
+    record: Record
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    index: int            # position in the batch as given
+    id: str
+    origin: str
+    seq: int
+    outcome: str          # accepted | duplicate | quarantined | refused | skipped
+    code: str = ""
+    detail: str = ""
+
+
+@dataclass
+class IngestResult:
+    decisions: list[Decision]
+    stored: list[Record] = field(default_factory=list)
+
+    @property
+    def refused(self) -> Decision | None:
+        """The refusal that stopped the batch, if any."""
+        return next((d for d in self.decisions if d.outcome == "refused"), None)
+
+    @property
+    def ok(self) -> bool:
+        return self.refused is None
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for d in self.decisions if d.outcome == outcome)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _trusted(raw: bytes, sig: bytes) -> Record:
+    """A Record from bytes this store checked when it stored them (no canonical re-check: speed)."""
+    o = json.loads(raw)
+    return Record(raw=raw, sig=sig, id=hashlib.sha256(raw).hexdigest(), net=o["net"], origin=o["origin"],
+                  key=o["key"], seq=o["seq"], prev=o["prev"], time=o["time"], kind=o["kind"],
+                  body=o["body"], ckpt=o["ckpt"])
+
+
+class LogStore:
+    """See the module docstring. Open with `LogStore.open(path, network=..., origin=...)`."""
+
+    def __init__(self, db: sqlite_utils.Database, *, network: str, origin: str, signer: NodeKey | None,
+                 merkle_log: bool, central_public: bytes | None, clock: Callable[[], str]) -> None:
+        self.db = db
+        self.network = network
+        self.origin = origin
+        self.signer = signer
+        self.merkle_log = merkle_log
+        self.clock = clock
+        self._lock = threading.RLock()
+        self._projectors: list[Projector] = []
+        self._frontier: merkle.Frontier | None = None
+        self.directory: Directory | None = None
+        self._central_public = central_public
+        if central_public is not None:
+            self.directory = self.load_directory(central_public)
+
+    @classmethod
+    def open(cls, path: str | Path, *, network: str, origin: str, signer: NodeKey | None = None,
+             merkle_log: bool | None = None, central_public: bytes | None = None,
+             clock: Callable[[], str] = _now) -> LogStore:
+        """Open (creating if new) the log in the SQLite file at `path`.
+
+        The file remembers its network and origin; opening it as another is a StoreError (a test
+        network's file never becomes production's). `merkle_log` defaults to origin == "C".
+        `central_public` (central's public key, the trust anchor) makes the store keep
+        `self.directory` folded from the `node.*` records it holds; at central it defaults to the
+        signer's key.
+        """
+        conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+        db = sqlite_utils.Database(conn)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")     # a receipt must never outlive the data it covers
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.executescript(_SCHEMA)
+        with conn:
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('network', ?), ('origin', ?), ('schema', ?)",
+                         (network, origin, str(SCHEMA_VERSION)))
+        meta = dict(conn.execute("SELECT name, value FROM meta").fetchall())
+        if meta["network"] != network or meta["origin"] != origin:
+            conn.close()
+            raise StoreError(f"{path} belongs to network {meta['network']!r}, origin {meta['origin']!r}")
+        if signer is not None and origin == "C" and central_public is None:
+            central_public = signer.public
+        return cls(db, network=network, origin=origin, signer=signer,
+                   merkle_log=origin == "C" if merkle_log is None else merkle_log,
+                   central_public=central_public, clock=clock)
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.conn.close()
+
+    # --- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """One write transaction (BEGIN IMMEDIATE); nested use becomes a savepoint.
+
+        Apps may use it to write their own rows atomically with records; sqlite-utils' own write
+        methods nest inside it as savepoints.
+        """
+        with self._lock:
+            conn = self.db.conn
+            if conn.in_transaction:
+                with self.db.atomic():
+                    yield self.db
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                conn.rollback()
+                self._frontier = None
+                if self.directory is not None:   # it may have folded records that were rolled back
+                    self.directory = self.load_directory(self._central_public)
+                raise
+            conn.commit()
+
+    # --- projectors --------------------------------------------------------------------------
+
+    def register_projector(self, fn: Projector) -> None:
+        self._projectors.append(fn)
+
+    def rebuild_projections(self, reset: Callable[[sqlite_utils.Database], None]) -> int:
+        """`reset(db)`, then every stored, non-quarantined record through every projector, in log order."""
+        with self.transaction():
+            reset(self.db)
+            n = 0
+            rows = self.db.conn.execute(
+                "SELECT raw, sig FROM records WHERE id NOT IN (SELECT id FROM quarantine) ORDER BY pos")
+            for raw, sig in rows:
+                record = _trusted(raw, sig)
+                for fn in self._projectors:
+                    fn(self.db, record)
+                n += 1
+            return n
+
+    # --- the directory -----------------------------------------------------------------------
+
+    def load_directory(self, central_public: bytes) -> Directory:
+        """A Directory folded from the central `node.*` records this store holds, in central's order."""
+        directory = Directory(self.network, central_public)
+        kinds = sorted(DIRECTORY_KINDS)
+        rows = self.db.conn.execute(
+            f"SELECT raw, sig FROM records WHERE origin = 'C' AND kind IN ({','.join('?' * len(kinds))}) "
+            "ORDER BY seq", kinds)
+        for raw, sig in rows:
+            directory.apply(_trusted(raw, sig))
+        return directory
+
+    # --- writing: own records ----------------------------------------------------------------
+
+    def append(self, kind: str, body: dict[str, Any], *, time: str | None = None) -> Record:
+        """Sign and store one record of this store's origin (and project it) in one transaction."""
+        return self.append_many([(kind, body)], time=time)[0]
+
+    def append_many(self, items: Iterable[tuple[str, dict[str, Any]]], *, time: str | None = None) -> list[Record]:
+        if self.signer is None:
+            raise StoreError("this store has no signing key")
+        with self.transaction():
+            seq, prev = self._head_row(self.origin)
+            ckpt = self.last_checkpoint()
+            records = []
+            for kind, body in items:
+                seq += 1
+                record = sign_record(self.signer, net=self.network, origin=self.origin, seq=seq, prev=prev,
+                                     kind=kind, body=body, time=time, ckpt=ckpt)
+                records.append(record)
+                prev = record.id
+            self._store(records, quarantine={}, suspect={}, positions=None)
+            return records
+
+    # --- writing: others' records ------------------------------------------------------------
+
+    def ingest(self, records: Sequence[Record], *, directory: Directory | None = None,
+               checker: Checker | None = None, positions: dict[str, int] | None = None) -> IngestResult:
+        """Decide on and store a batch of others' records; see the module docstring for the rules.
+
+        `positions` (record id -> central receipt-log position) comes with records pulled from
+        central: it lets records of a since-revoked key that central receipted before the
+        compromise point in (and flags later ones as suspect). Uploads have no positions.
+        """
+        directory = directory if directory is not None else self.directory
+        if directory is None:
+            raise StoreError("ingest needs a Directory (open the store with central_public)")
+        order = sorted(range(len(records)), key=lambda i: (records[i].origin, records[i].seq))
+        decisions: dict[int, Decision] = {}
+
+        def decide(i: int, outcome: str, code: str = "", detail: str = "") -> None:
+            r = records[i]
+            decisions[i] = Decision(i, r.id, r.origin, r.seq, outcome, code, detail)
+
+        # Phase 1, outside the write lock: signatures, the expensive part.
+        held = self._held({r.id for r in records})
+        verified: dict[int, bytes] = {}
+        scout = directory.copy() if any(r.kind in DIRECTORY_KINDS for r in records) else directory
+        candidates: list[int] = []
+        stop: tuple[int, Refusal] | None = None
+        seen: set[str] = set()
+        copies: set[int] = set()        # second copies of a record within this batch
+        for i in order:
+            r = records[i]
+            if r.id in held:
+                continue
+            if r.id in seen:
+                copies.add(i)
+                continue
+            seen.add(r.id)
+            try:
+                if r.net != self.network:
+                    raise Refusal("wrong_network", f"record of network {r.net!r}, this is {self.network!r}")
+                key, _ = scout.check(r, positions.get(r.id) if positions else None)
+                key.verify(r.sig, RECORD_DOMAIN + r.raw)
+                if scout is not directory and r.origin == "C" and r.kind in DIRECTORY_KINDS:
+                    scout.apply(r)
+            except InvalidSignature:
+                stop = (i, Refusal("bad_signature", "the signature does not verify"))
+                break
+            except Refusal as refusal:
+                stop = (i, refusal)
+                break
+            verified[i] = r.sig
+            candidates.append(i)
+
+        # Phase 2, under the write lock: duplicates, chains, keys, business checks, storage.
+        with self.transaction():
+            held = self._held({records[i].id for i in order})
+            work = directory.copy() if scout is not directory else directory
+            heads = {o: self._head_row(o) for o in {r.origin for r in records}}
+            accepted: list[Record] = []
+            quarantine: dict[str, tuple[str, str]] = {}
+            suspect: dict[str, str] = {}
+            stopped: tuple[int, Refusal] | None = None
+            for i in order:
+                r = records[i]
+                if r.id in held or i in copies:
+                    decide(i, "duplicate")
+                    continue
+                if stop is not None and i == stop[0]:
+                    stopped = stop
+                    break
+                if i not in verified:   # stored meanwhile by another writer past a phase-1 refusal
+                    break
+                try:
+                    self._check_chain(r, heads)
+                    key, status = work.check(r, positions.get(r.id) if positions else None)
+                    if r.origin == "C" and r.kind in DIRECTORY_KINDS:
+                        work.apply(r)
+                except Refusal as refusal:
+                    stopped = (i, refusal)
+                    break
+                verdict = checker(r) if checker is not None else None
+                if verdict is not None:
+                    quarantine[r.id] = verdict
+                    decide(i, "quarantined", *verdict)
+                else:
+                    decide(i, "accepted")
+                if status == "suspect":
+                    suspect[r.id] = r.key
+                heads[r.origin] = (r.seq, r.id)
+                held.add(r.id)
+                accepted.append(r)
+            if stopped is not None:
+                i, refusal = stopped
+                decide(i, "refused", refusal.code, refusal.detail)
+                if refusal.code == "fork":
+                    self._keep_fork(records[i], "evidence", refusal.detail)
+            self._store(accepted, quarantine=quarantine, suspect=suspect, positions=positions)
+        if work is not directory:
+            directory.adopt(work)
+        for i in order:
+            if i not in decisions:
+                decide(i, "skipped", "stopped", "not processed: an earlier record of the batch was refused")
+        return IngestResult([decisions[i] for i in range(len(records))], accepted)
+
+    def _check_chain(self, r: Record, heads: dict[str, tuple[int, str | None]]) -> None:
+        seq, head_id = heads.get(r.origin, (0, None))
+        if r.seq <= seq:
+            held = self.db.conn.execute("SELECT id FROM records WHERE origin = ? AND seq = ?",
+                                        (r.origin, r.seq)).fetchone()
+            raise Refusal("fork", f"{r.origin} seq {r.seq} is already held as {held[0] if held else '?'}")
+        if r.seq > seq + 1:
+            raise Refusal("gap", f"{r.origin} seq {r.seq} arrived but seq {seq + 1} is missing")
+        if r.prev != head_id:
+            raise Refusal("broken_chain", f"{r.origin} seq {r.seq} does not follow the held seq {seq}")
+
+    def _keep_fork(self, r: Record, status: str, detail: str) -> None:
+        held = self.db.conn.execute("SELECT id FROM records WHERE origin = ? AND seq = ?",
+                                    (r.origin, r.seq)).fetchone()
+        self.db.conn.execute(
+            "INSERT OR IGNORE INTO forks (origin, seq, held_id, id, raw, sig, status, detail, detected_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (r.origin, r.seq, held[0] if held else None, r.id, r.raw, r.sig, status, detail, self.clock()))
+
+    def _store(self, records: list[Record], *, quarantine: dict[str, tuple[str, str]], suspect: dict[str, str],
+               positions: dict[str, int] | None) -> None:
+        """Insert records (already decided) with heads, Merkle leaves, flags and projections."""
+        if not records:
+            return
+        conn, now = self.db.conn, self.clock()
+        if self.merkle_log:
+            frontier = self._load_frontier().copy()
+            base = frontier.size
+            central = {r.id: base + n for n, r in enumerate(records)}
+        else:
+            central = positions or {}
+        conn.executemany(
+            "INSERT INTO records (id, origin, seq, prev, kind, key, origin_time, received_at, central_pos, raw, sig) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(r.id, r.origin, r.seq, r.prev, r.kind, r.key, r.time, now, central.get(r.id), r.raw, r.sig)
+             for r in records])
+        last: dict[str, tuple[int, str]] = {}
+        for r in records:
+            last[r.origin] = (r.seq, r.id)
+        conn.executemany("INSERT INTO heads (origin, seq, id) VALUES (?, ?, ?) ON CONFLICT (origin) DO UPDATE "
+                         "SET seq = excluded.seq, id = excluded.id", [(o, s, i) for o, (s, i) in last.items()])
+        if quarantine:
+            conn.executemany("INSERT OR REPLACE INTO quarantine VALUES (?, ?, ?, ?)",
+                             [(rid, code, detail, now) for rid, (code, detail) in quarantine.items()])
+        if suspect:
+            conn.executemany("INSERT OR IGNORE INTO suspects VALUES (?, ?, ?, ?)",
+                             [(rid, key, "receipted after its key's compromise point", now)
+                              for rid, key in suspect.items()])
+        if self.merkle_log:
+            nodes: list[tuple[int, int, bytes]] = []
+            for r in records:
+                nodes.extend(n for n in frontier.append(merkle.leaf_hash(bytes.fromhex(r.id)))
+                             if n[0] >= CACHE_LEVEL)
+            conn.executemany("INSERT INTO merkle_leaves (pos, id) VALUES (?, ?)",
+                             [(central[r.id], r.id) for r in records])
+            conn.executemany("INSERT INTO merkle_nodes VALUES (?, ?, ?)", nodes)
+        for r in records:
+            if r.kind == "node.revoked" and r.origin == "C":
+                self._flag_suspects(r.body, now)
+            if self._projectors and r.id not in quarantine:
+                for fn in self._projectors:
+                    fn(self.db, r)
+        if self.merkle_log:
+            self._frontier = frontier
+        if self.directory is not None:
+            for r in records:
+                if r.origin == "C" and r.kind in DIRECTORY_KINDS:
+                    self.directory.apply(r)
+
+    def _flag_suspects(self, body: dict[str, Any], now: str) -> None:
+        """A revocation: flag held records of the key receipted at or after the compromise point."""
+        self.db.conn.execute(
+            "INSERT OR IGNORE INTO suspects SELECT id, key, ?, ? FROM records WHERE key = ? AND central_pos >= ?",
+            ("receipted after its key's compromise point", now, body["key"], body["compromised_at"]))
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def _held(self, ids: set[str]) -> set[str]:
+        found: set[str] = set()
+        items = list(ids)
+        with self._lock:
+            for start in range(0, len(items), _CHUNK):
+                chunk = items[start:start + _CHUNK]
+                found.update(row[0] for row in self.db.conn.execute(
+                    f"SELECT id FROM records WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        return found
+
+    def _head_row(self, origin: str) -> tuple[int, str | None]:
+        row = self.db.conn.execute("SELECT seq, id FROM heads WHERE origin = ?", (origin,)).fetchone()
+        return (row[0], row[1]) if row else (0, None)
+
+    def head(self, origin: str | None = None) -> tuple[int, str | None]:
+        """(highest seq, its id) held for `origin` (default: this store's own); (0, None) if none."""
+        with self._lock:
+            return self._head_row(origin or self.origin)
+
+    def heads(self) -> dict[str, tuple[int, str]]:
+        with self._lock:
+            return {o: (s, i) for o, s, i in self.db.conn.execute("SELECT origin, seq, id FROM heads")}
+
+    def get(self, record_id: str) -> Record | None:
+        with self._lock:
+            row = self.db.conn.execute("SELECT raw, sig FROM records WHERE id = ?", (record_id,)).fetchone()
+        return _trusted(row[0], row[1]) if row else None
+
+    def stored(self, record_id: str) -> Stored | None:
+        with self._lock:
+            row = self.db.conn.execute("SELECT pos, central_pos, received_at, raw, sig FROM records WHERE id = ?",
+                                       (record_id,)).fetchone()
+        return Stored(row[0], row[1], row[2], _trusted(row[3], row[4])) if row else None
+
+    def records_after(self, pos: int = 0, *, kinds: Sequence[str] | None = None,
+                      origins: Sequence[str] | None = None, limit: int = 1000) -> list[Stored]:
+        """Records with local position > `pos`, oldest first (pulls, bundles); the cursor is the last `.pos`.
+
+        `kinds` entries ending in `.` match a prefix (`"case."`).
+        """
+        where, args = ["pos > ?"], [pos]
+        if kinds:
+            parts = []
+            for kind in kinds:
+                if kind.endswith("."):
+                    parts.append("substr(kind, 1, ?) = ?")
+                    args += [len(kind), kind]
+                else:
+                    parts.append("kind = ?")
+                    args.append(kind)
+            where.append(f"({' OR '.join(parts)})")
+        if origins:
+            where.append(f"origin IN ({','.join('?' * len(origins))})")
+            args += list(origins)
+        with self._lock:
+            rows = self.db.conn.execute(
+                f"SELECT pos, central_pos, received_at, raw, sig FROM records WHERE {' AND '.join(where)} "
+                "ORDER BY pos LIMIT ?", [*args, limit]).fetchall()
+        return [Stored(p, c, t, _trusted(raw, sig)) for p, c, t, raw, sig in rows]
+
+    def records_of(self, origin: str, from_seq: int = 1, to_seq: int | None = None) -> list[Record]:
+        """An origin's records with from_seq <= seq <= to_seq, in seq order (uploads, recovery)."""
+        with self._lock:
+            rows = self.db.conn.execute(
+                "SELECT raw, sig FROM records WHERE origin = ? AND seq >= ? AND seq <= ? ORDER BY seq",
+                (origin, from_seq, to_seq if to_seq is not None else 2**62)).fetchall()
+        return [_trusted(raw, sig) for raw, sig in rows]
+
+    def count(self) -> int:
+        with self._lock:
+            return self.db.conn.execute("SELECT count(*) FROM records").fetchone()[0]
+
+    # --- cursors and receipts -----------------------------------------------------------------
+
+    def cursor(self, peer: str, name: str = "sent") -> int:
+        with self._lock:
+            row = self.db.conn.execute("SELECT value FROM cursors WHERE peer = ? AND name = ?",
+                                       (peer, name)).fetchone()
+        return row[0] if row else 0
+
+    def set_cursor(self, peer: str, name: str, value: int) -> None:
+        with self.transaction():
+            self.db.conn.execute("INSERT INTO cursors VALUES (?, ?, ?) ON CONFLICT (peer, name) DO UPDATE "
+                                 "SET value = excluded.value", (peer, name, value))
+
+    def count_pending(self, peer: str = "C") -> int:
+        """How many of this store's own records `peer` has not yet receipted."""
+        return max(0, self.head()[0] - self.cursor(peer, "sent"))
+
+    def mark_sent(self, peer: str, upto_seq: int, receipt: merkle.Receipt | None = None) -> None:
+        """Record that `peer` holds own records up to `upto_seq`, and keep its receipt, in one transaction.
+
+        The receipt must already be verified (`merkle.verify_receipt` against `last_checkpoint()`);
+        its checkpoint becomes this store's last verified checkpoint, carried by the next records.
+        """
+        with self.transaction():
+            now = self.clock()
+            self.db.conn.execute(
+                "INSERT INTO cursors VALUES (?, 'sent', ?) ON CONFLICT (peer, name) DO UPDATE "
+                "SET value = max(value, excluded.value)", (peer, upto_seq))
+            if receipt is not None:
+                cp = receipt.checkpoint
+                self.db.conn.execute(
+                    "INSERT INTO receipts (peer, origin, seq, head, size, root, raw, sig, stored_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (peer, receipt.origin, receipt.seq, receipt.head, cp["size"], cp["root"], receipt.raw,
+                     receipt.sig, now))
+                known = self.last_checkpoint()
+                if known is None or cp["size"] >= known["size"]:
+                    self._set_meta("checkpoint", json.dumps(receipt.ckpt(), sort_keys=True))
+
+    def receipts(self, peer: str | None = None) -> list[merkle.Receipt]:
+        with self._lock:
+            rows = self.db.conn.execute(
+                "SELECT raw, sig FROM receipts WHERE ? IS NULL OR peer = ? ORDER BY n", (peer, peer)).fetchall()
+        return [merkle.Receipt(raw, sig, json.loads(raw)) for raw, sig in rows]
+
+    def last_checkpoint(self) -> dict[str, Any] | None:
+        """`{"root", "size"}` of the last central checkpoint this store verified, or None."""
+        with self._lock:
+            row = self.db.conn.execute("SELECT value FROM meta WHERE name = 'checkpoint'").fetchone()
+        return json.loads(row[0]) if row else None
+
+    def set_checkpoint(self, ckpt: dict[str, Any]) -> None:
+        """Remember a checkpoint verified some other way (a pull's signed checkpoint)."""
+        with self.transaction():
+            known = self.last_checkpoint()
+            if known is None or ckpt["size"] >= known["size"]:
+                self._set_meta("checkpoint", json.dumps({"root": ckpt["root"], "size": ckpt["size"]}))
+
+    def _set_meta(self, name: str, value: str) -> None:
+        self.db.conn.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                             (name, value))
+
+    # --- listings for people -----------------------------------------------------------------
+
+    def quarantined(self) -> list[tuple[Record, str, str]]:
+        """(record, code, detail) of business-refused records, oldest first."""
+        with self._lock:
+            rows = self.db.conn.execute("SELECT r.raw, r.sig, q.code, q.detail FROM quarantine q "
+                                        "JOIN records r ON r.id = q.id ORDER BY r.pos").fetchall()
+        return [(_trusted(raw, sig), code, detail) for raw, sig, code, detail in rows]
+
+    def suspects(self) -> list[Record]:
+        with self._lock:
+            rows = self.db.conn.execute("SELECT r.raw, r.sig FROM suspects s JOIN records r ON r.id = s.id "
+                                        "ORDER BY r.pos").fetchall()
+        return [_trusted(raw, sig) for raw, sig in rows]
+
+    def forks(self, origin: str | None = None) -> list[dict[str, Any]]:
+        """Fork evidence: `{"origin", "seq", "held_id", "record", "status", "detail", "detected_at"}`."""
+        with self._lock:
+            rows = self.db.conn.execute(
+                "SELECT origin, seq, held_id, raw, sig, status, detail, detected_at FROM forks "
+                "WHERE ? IS NULL OR origin = ? ORDER BY n", (origin, origin)).fetchall()
+        return [{"origin": o, "seq": s, "held_id": h, "record": _trusted(raw, sig), "status": st, "detail": d,
+                 "detected_at": t} for o, s, h, raw, sig, st, d, t in rows]
+
+    # --- central's Merkle log --------------------------------------------------------------------
+
+    def _complete(self, level: int, index: int) -> bytes:
+        if level >= CACHE_LEVEL:
+            row = self.db.conn.execute("SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?",
+                                       (level, index)).fetchone()
+            if row is None:
+                raise StoreError(f"Merkle node ({level}, {index}) is missing")
+            return row[0]
+        start = index << level
+        ids = [row[0] for row in self.db.conn.execute(
+            "SELECT id FROM merkle_leaves WHERE pos >= ? AND pos < ? ORDER BY pos", (start, start + (1 << level)))]
+        if len(ids) != 1 << level:
+            raise StoreError(f"Merkle leaves {start}..{start + (1 << level)} are missing")
+        return merkle.root_of([merkle.leaf_hash(bytes.fromhex(i)) for i in ids])
+
+    def _hash_of(self, start: int, end: int) -> bytes:
+        return merkle.subtree_hash(start, end, self._complete)
+
+    def _load_frontier(self) -> merkle.Frontier:
+        row = self.db.conn.execute("SELECT max(pos) FROM merkle_leaves").fetchone()
+        size = 0 if row[0] is None else row[0] + 1
+        if self._frontier is None or self._frontier.size != size:
+            self._frontier = merkle.Frontier.load(size, self._hash_of)
+        return self._frontier
+
+    def tree_size(self) -> int:
+        with self._lock:
+            return self._load_frontier().size
+
+    def tree_root(self, size: int | None = None) -> bytes:
+        """The Merkle root now, or of the first `size` leaves."""
+        with self._lock:
+            frontier = self._load_frontier()
+            if size is None or size == frontier.size:
+                return frontier.root()
+            if not 0 <= size <= frontier.size:
+                raise ValueError(f"the log has {frontier.size} leaves, not {size}")
+            return merkle.EMPTY_ROOT if size == 0 else self._hash_of(0, size)
+
+    def leaf_index(self, record_id: str) -> int | None:
+        with self._lock:
+            row = self.db.conn.execute("SELECT pos FROM merkle_leaves WHERE id = ?", (record_id,)).fetchone()
+        return row[0] if row else None
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        with self._lock:
+            return merkle.inclusion_path(index, self._load_frontier().size if size is None else size, self._hash_of)
+
+    def consistency_proof(self, old: int, new: int | None = None) -> list[bytes]:
+        with self._lock:
+            return merkle.consistency_path(old, self._load_frontier().size if new is None else new, self._hash_of)
+
+    def checkpoint(self) -> merkle.Checkpoint:
+        """A checkpoint of the log now, signed with this (central's) key."""
+        if self.signer is None:
+            raise StoreError("this store has no signing key")
+        with self._lock:
+            frontier = self._load_frontier()
+            return merkle.sign_checkpoint(self.signer, net=self.network, size=frontier.size, root=frontier.root(),
+                                          time=self.clock())
+
+    def make_receipt(self, origin: str, from_size: int = 0) -> merkle.Receipt:
+        """Central's signed receipt for `origin`'s head, proving it in the current tree and the tree
+        consistent with the node's checkpoint of size `from_size` (0: none)."""
+        if self.signer is None or not self.merkle_log:
+            raise StoreError("only central (a signing store with the Merkle log) writes receipts")
+        with self._lock:
+            seq, head = self._head_row(origin)
+            if head is None:
+                raise StoreError(f"no records of {origin}")
+            frontier = self._load_frontier()
+            size, root = frontier.size, frontier.root()
+            index = self.leaf_index(head)
+            assert index is not None
+            if not 0 <= from_size <= size:
+                from_size = 0
+            now = self.clock()
+            return merkle.sign_receipt(
+                self.signer, net=self.network, origin=origin, seq=seq, head=head, time=now, size=size, root=root,
+                checkpoint_time=now, index=index, inclusion=merkle.inclusion_path(index, size, self._hash_of),
+                from_size=from_size, consistency=merkle.consistency_path(from_size, size, self._hash_of))
+
+    # --- integrity ---------------------------------------------------------------------------
+
+    def verify_all(self) -> list[str]:
+        """Re-check every stored record's bytes (strict parse) and chain links; the problems found."""
+        problems: list[str] = []
+        last: dict[str, tuple[int, str]] = {}
+        with self._lock:
+            rows = self.db.conn.execute("SELECT id, raw, sig FROM records ORDER BY origin, seq").fetchall()
+        for rid, raw, sig in rows:
+            try:
+                r = parse_record(raw, sig, network=self.network)
+            except Refusal as refusal:
+                problems.append(f"{rid}: {refusal}")
+                continue
+            if r.id != rid:
+                problems.append(f"{rid}: bytes hash to {r.id}")
+            seq, prev = last.get(r.origin, (0, None))
+            if r.seq != seq + 1 or r.prev != prev:
+                problems.append(f"{r.origin} seq {r.seq}: chain broken")
+            last[r.origin] = (r.seq, r.id)
+        return problems

@@ -1,0 +1,327 @@
+"""The record log on real SQLite files: append, ingest decisions, forks, revocation, projections."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from sync.canonical import Refusal
+from sync.envelope import RECORD_DOMAIN, Record, parse_record, sign_record
+from sync.keys import NodeKey, rotation_proof
+from sync.logstore import LogStore, StoreError
+from sync.merkle import verify_receipt
+
+NET = "test"
+CENTRAL = NodeKey.from_seed(b"C" * 32)
+TOWN = NodeKey.from_seed(b"T" * 32)
+VILLAGE = NodeKey.from_seed(b"V" * 32)
+TIME = "2026-03-02T09:30:00+08:00"
+
+
+def enrol(central: LogStore, node: str, key: NodeKey, from_seq: int = 1) -> Record:
+    tier = {"T": "town", "V": "village", "S": "subcentre"}[node[0]]
+    return central.append("node.enrolled", {"node": node, "tier": tier, "name": f"{node} 便民服务中心",
+                                            "public_key": key.public.hex(), "key": key.key_id,
+                                            "from_seq": from_seq})
+
+
+@pytest.fixture
+def central(tmp_path: Path) -> LogStore:
+    store = LogStore.open(tmp_path / "central.sqlite", network=NET, origin="C", signer=CENTRAL)
+    enrol(store, "T0001", TOWN)
+    enrol(store, "V000001", VILLAGE)
+    return store
+
+
+@pytest.fixture
+def town(tmp_path: Path) -> LogStore:
+    return LogStore.open(tmp_path / "town.sqlite", network=NET, origin="T0001", signer=TOWN,
+                         central_public=CENTRAL.public)
+
+
+def chain(key: NodeKey, origin: str, n: int, *, start: int = 1, prev: str | None = None, tag: str = "") -> list[Record]:
+    out = []
+    for seq in range(start, start + n):
+        r = sign_record(key, net=NET, origin=origin, seq=seq, prev=prev, kind="case.received",
+                        body={"case": f"{origin}-{seq}{tag}"}, time=TIME)
+        out.append(r)
+        prev = r.id
+    return out
+
+
+def outcomes(result) -> list[str]:
+    return [d.outcome if not d.code or d.outcome == "skipped" else f"{d.outcome}:{d.code}" for d in result.decisions]
+
+
+# --- append -------------------------------------------------------------------------------------
+
+def test_append_chains_and_projects_in_one_transaction(town: LogStore) -> None:
+    town.db.conn.execute("CREATE TABLE cases (id TEXT PRIMARY KEY, record TEXT)")
+    town.register_projector(lambda db, r: db["cases"].insert({"id": r.body["case"], "record": r.id}))
+    a = town.append("case.received", {"case": "A"})
+    b = town.append("case.received", {"case": "B"})
+    assert (a.seq, a.prev, b.seq, b.prev) == (1, None, 2, a.id)
+    assert town.head() == (2, b.id)
+    assert [r["id"] for r in town.db["cases"].rows] == ["A", "B"]
+
+    def broken(db, r):
+        raise RuntimeError("projector bug")
+
+    town.register_projector(broken)
+    with pytest.raises(RuntimeError):
+        town.append("case.received", {"case": "C"})
+    assert town.head() == (2, b.id) and town.count() == 2      # nothing half-stored
+    assert town.db["cases"].count == 2
+
+
+def test_append_needs_a_signer(tmp_path: Path) -> None:
+    store = LogStore.open(tmp_path / "x.sqlite", network=NET, origin="T0002")
+    with pytest.raises(StoreError):
+        store.append("case.received", {"case": "A"})
+
+
+def test_file_remembers_network_and_origin(tmp_path: Path) -> None:
+    LogStore.open(tmp_path / "n.sqlite", network=NET, origin="T0001").close()
+    with pytest.raises(StoreError):
+        LogStore.open(tmp_path / "n.sqlite", network="prod", origin="T0001")
+    with pytest.raises(StoreError):
+        LogStore.open(tmp_path / "n.sqlite", network=NET, origin="T0002")
+    mode = sqlite3.connect(tmp_path / "n.sqlite").execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+# --- ingest -------------------------------------------------------------------------------------
+
+def test_accept_then_replay_is_harmless(central: LogStore) -> None:
+    records = chain(TOWN, "T0001", 5)
+    first = central.ingest(records)
+    assert first.ok and outcomes(first) == ["accepted"] * 5
+    size = central.tree_size()
+    again = central.ingest(records + records[:2])
+    assert again.ok and outcomes(again) == ["duplicate"] * 7
+    assert central.tree_size() == size and central.count() == 2 + 5
+    assert central.head("T0001") == (5, records[-1].id)
+
+
+def test_reordered_upload_accepted(central: LogStore) -> None:
+    records = chain(TOWN, "T0001", 6) + chain(VILLAGE, "V000001", 3)
+    shuffled = [records[i] for i in (4, 7, 0, 2, 8, 5, 1, 6, 3)]
+    result = central.ingest(shuffled)
+    assert result.ok and result.count("accepted") == 9
+    assert [r.seq for r in central.records_of("T0001")] == [1, 2, 3, 4, 5, 6]
+    assert central.verify_all() == []
+
+
+def test_broken_chain_stops_the_batch(central: LogStore) -> None:
+    good = chain(TOWN, "T0001", 2)
+    bad = chain(TOWN, "T0001", 2, start=3, prev="f" * 64)
+    result = central.ingest(good + bad)
+    assert outcomes(result) == ["accepted", "accepted", "refused:broken_chain", "skipped"]
+    assert central.head("T0001") == (2, good[-1].id)
+    assert result.decisions[3].code == "stopped"
+
+
+def test_gap_refused(central: LogStore) -> None:
+    records = chain(TOWN, "T0001", 4)
+    result = central.ingest([records[0], records[2], records[3]])
+    assert outcomes(result) == ["accepted", "refused:gap", "skipped"]
+    assert central.ingest(records).ok     # the missing record arrives: the rest follow
+
+
+def test_bad_signature_stops_and_stores_nothing_after(central: LogStore) -> None:
+    records = chain(TOWN, "T0001", 3)
+    forged = parse_record(records[1].raw, VILLAGE.sign(RECORD_DOMAIN + records[1].raw))
+    result = central.ingest([records[0], forged, records[2]])
+    assert outcomes(result) == ["accepted", "refused:bad_signature", "skipped"]
+    assert central.head("T0001")[0] == 1
+
+
+def test_every_tampered_byte_refused_by_ingest(central: LogStore) -> None:
+    record = chain(TOWN, "T0001", 1)[0]
+    refused = 0
+    for i in range(len(record.raw)):
+        tampered = bytearray(record.raw)
+        tampered[i] ^= 0x04
+        try:
+            candidate = parse_record(bytes(tampered), record.sig)
+        except Refusal:
+            refused += 1
+            continue
+        result = central.ingest([candidate])
+        assert not result.ok, f"byte {i}"
+        refused += 1
+    assert refused == len(record.raw)
+    assert central.head("T0001") == (0, None)
+
+
+def test_fork_keeps_both_records(central: LogStore) -> None:
+    records = chain(TOWN, "T0001", 3)
+    assert central.ingest(records).ok
+    # the town centre restored last week's backup (head seq 1) and wrote new records from seq 2
+    other = chain(TOWN, "T0001", 2, start=2, prev=records[0].id, tag="-restored")
+    result = central.ingest(other)
+    assert outcomes(result) == ["refused:fork", "skipped"]
+    forks = central.forks("T0001")
+    assert len(forks) == 1
+    assert forks[0]["seq"] == 2 and forks[0]["held_id"] == records[1].id
+    assert forks[0]["record"] == other[0]
+    assert central.get(records[1].id) == records[1]          # never overwritten
+    assert central.ingest(other).refused.code == "fork"      # resending is still refused, evidence once
+    assert len(central.forks()) == 1
+
+
+def test_unknown_and_wrong_keys(central: LogStore) -> None:
+    stranger = NodeKey.from_seed(b"S" * 32)
+    result = central.ingest(chain(stranger, "T0001", 1))
+    assert result.refused.code == "unknown_key"
+    result = central.ingest(chain(VILLAGE, "T0001", 1))       # an enrolled key, another node's
+    assert result.refused.code == "wrong_key"
+
+
+def test_other_network_refused(central: LogStore, tmp_path: Path) -> None:
+    foreign = [sign_record(TOWN, net="prod", origin="T0001", seq=1, prev=None, kind="case.received",
+                           body={}, time=TIME)]
+    assert central.ingest(foreign).refused.code == "wrong_network"
+    assert central.count() == 2
+
+
+def test_checker_quarantines_but_chain_continues(central: LogStore) -> None:
+    central.db.conn.execute("CREATE TABLE seen (id TEXT)")
+    central.register_projector(lambda db, r: db.conn.execute("INSERT INTO seen VALUES (?)", (r.id,)))
+    records = chain(TOWN, "T0001", 3)
+
+    def checker(r: Record):
+        return ("unknown_item", "item 9999 is not in the catalogue") if r.seq == 2 else None
+
+    result = central.ingest(records, checker=checker)
+    assert outcomes(result) == ["accepted", "quarantined:unknown_item", "accepted"]
+    assert central.head("T0001") == (3, records[2].id)
+    [(record, code, detail)] = central.quarantined()
+    assert record == records[1] and code == "unknown_item" and "9999" in detail
+    seen = {row[0] for row in central.db.conn.execute("SELECT id FROM seen")}
+    assert records[1].id not in seen and records[2].id in seen
+    central.rebuild_projections(lambda db: db.conn.execute("DELETE FROM seen"))
+    everything = {s.record.id for s in central.records_after(0)}   # the directory records too
+    assert {row[0] for row in central.db.conn.execute("SELECT id FROM seen")} == everything - {records[1].id}
+
+
+def test_rebuild_projections_replays_in_log_order(town: LogStore) -> None:
+    town.db.conn.execute("CREATE TABLE totals (n INTEGER)")
+    town.db.conn.execute("INSERT INTO totals VALUES (0)")
+    town.register_projector(lambda db, r: db.conn.execute("UPDATE totals SET n = n * 10 + ?", (r.body["d"],)))
+    for d in (1, 2, 3):
+        town.append("case.note", {"d": d})
+    assert town.db.conn.execute("SELECT n FROM totals").fetchone()[0] == 123
+    town.db.conn.execute("UPDATE totals SET n = 999")
+    assert town.rebuild_projections(lambda db: db.conn.execute("UPDATE totals SET n = 0")) == 3
+    assert town.db.conn.execute("SELECT n FROM totals").fetchone()[0] == 123
+
+
+# --- pulls, directory at nodes, receipts ------------------------------------------------------
+
+def pull(node: LogStore, central: LogStore, after: int = 0):
+    rows = central.records_after(after, limit=10_000)
+    return node.ingest([s.record for s in rows], positions={s.record.id: s.central_pos for s in rows})
+
+
+def test_node_learns_the_directory_from_the_same_batch(central: LogStore, town: LogStore) -> None:
+    central.ingest(chain(VILLAGE, "V000001", 2))
+    result = pull(town, central)
+    assert result.ok and result.count("accepted") == 4
+    assert town.directory.current("V000001").key_id == VILLAGE.key_id
+    reopened = LogStore.open(town.db.conn.execute("PRAGMA database_list").fetchone()[2], network=NET,
+                             origin="T0001", central_public=CENTRAL.public)
+    assert reopened.directory.current("V000001").key_id == VILLAGE.key_id
+
+
+def test_records_after_pages_and_filters(central: LogStore) -> None:
+    central.ingest(chain(TOWN, "T0001", 5) + chain(VILLAGE, "V000001", 5))
+    first = central.records_after(0, limit=4)
+    rest = central.records_after(first[-1].pos, limit=100)
+    assert len(first) + len(rest) == 12
+    assert [s.central_pos for s in first + rest] == list(range(12))
+    assert {s.record.origin for s in central.records_after(0, origins=["V000001"])} == {"V000001"}
+    assert len(central.records_after(0, kinds=["node."])) == 2
+    assert len(central.records_after(0, kinds=["case.received"])) == 10
+
+
+def test_receipts_and_cursors(central: LogStore, town: LogStore) -> None:
+    pull(town, central)
+    own = town.append_many([("case.received", {"case": str(i)}) for i in range(3)])
+    assert town.count_pending("C") == 3
+    assert central.ingest(own).ok
+    receipt = central.make_receipt("T0001", from_size=0)
+    checked = verify_receipt(receipt.raw, receipt.sig, CENTRAL.public, network=NET, known=town.last_checkpoint())
+    town.mark_sent("C", checked.seq, checked)
+    assert town.count_pending("C") == 0 and town.cursor("C", "sent") == 3
+    assert town.receipts() == [receipt]
+    assert town.last_checkpoint() == receipt.ckpt()
+    nxt = town.append("case.received", {"case": "next"})
+    assert nxt.ckpt == receipt.ckpt()
+    assert central.ingest([nxt]).ok
+    known = town.last_checkpoint()
+    second = central.make_receipt("T0001", from_size=known["size"])
+    verify_receipt(second.raw, second.sig, CENTRAL.public, network=NET, known=known)
+    town.set_cursor("C", "received", 42)
+    assert town.cursor("C", "received") == 42
+
+
+# --- keys: rotation and revocation ------------------------------------------------------------
+
+def test_key_rotation(central: LogStore) -> None:
+    new = NodeKey.from_seed(b"N" * 32)
+    old_part = chain(TOWN, "T0001", 3)
+    central.append("node.key_rotated", rotation_proof(TOWN, new, net=NET, node="T0001", from_seq=4))
+    new_part = chain(new, "T0001", 2, start=4, prev=old_part[-1].id)
+    assert central.ingest(old_part + new_part).ok        # old records signed offline still verify
+    late_old = chain(TOWN, "T0001", 1, start=6, prev=new_part[-1].id)
+    assert central.ingest(late_old).refused.code == "wrong_key"
+
+
+def test_rotation_needs_both_signatures(central: LogStore) -> None:
+    new = NodeKey.from_seed(b"N" * 32)
+    body = rotation_proof(TOWN, new, net=NET, node="T0001", from_seq=4)
+    body["proof"]["old"] = new.sign(b"anything").hex()
+    with pytest.raises(Refusal) as info:
+        central.append("node.key_rotated", body)
+    assert info.value.code == "bad_signature"
+    assert central.head() == (2, central.head()[1])      # the bad directory record was not stored
+
+
+def test_revocation_with_compromise_point(central: LogStore, town: LogStore) -> None:
+    records = chain(VILLAGE, "V000001", 5)
+    assert central.ingest(records).ok
+    point = central.leaf_index(records[3].id)          # stolen just before seq 4 was receipted
+    central.append("node.revoked", {"node": "V000001", "key": VILLAGE.key_id, "compromised_at": point,
+                                    "reason": "laptop stolen"})
+    assert [r.seq for r in central.suspects()] == [4, 5]
+    late = chain(VILLAGE, "V000001", 1, start=6, prev=records[-1].id)
+    assert central.ingest(late).refused.code == "revoked_key"
+    # a town that pulls everything afterwards: valid before the point, suspect after, both kept
+    result = pull(town, central)
+    assert result.ok
+    assert [r.seq for r in town.suspects()] == [4, 5]
+    assert town.head("V000001")[0] == 5
+    # a fresh key enrolled for the same village continues its chain
+    fresh = NodeKey.from_seed(b"F" * 32)
+    enrol(central, "V000001", fresh, from_seq=6)
+    assert central.ingest(chain(fresh, "V000001", 1, start=6, prev=records[-1].id)).ok
+
+
+# --- speed --------------------------------------------------------------------------------------
+
+def test_ingest_is_bounded_by_signature_checks(central: LogStore) -> None:
+    n = 3000
+    records = chain(TOWN, "T0001", n)
+    public = TOWN.public_key()
+    started = time.perf_counter()
+    for r in records:
+        public.verify(r.sig, RECORD_DOMAIN + r.raw)
+    verify_only = time.perf_counter() - started
+    started = time.perf_counter()
+    assert central.ingest(records).ok
+    ingest = time.perf_counter() - started
+    assert verify_only / ingest > 0.5, f"verify {verify_only:.2f}s, ingest {ingest:.2f}s"
