@@ -146,17 +146,15 @@ def fold(events: Iterable[Event], *, calendar: WorkCalendar | None = None, catal
     links = {eid: _parents_of(e) for eid, e in by_id.items()}
 
     # Held back: events waiting for an event not in the set, and everything after them.
-    waiting: dict[str, tuple[str, ...]] = {}
+    held: set[str] = set()
     changed = True
     while changed:
         changed = False
         for eid, ps in links.items():
-            if eid in waiting:
-                continue
-            blockers = tuple(p for p in ps if p not in by_id or p in waiting)
-            if blockers:
-                waiting[eid] = blockers
+            if eid not in held and any(p not in by_id or p in held for p in ps):
+                held.add(eid)
                 changed = True
+    waiting = {eid: tuple(p for p in links[eid] if p not in by_id or p in held) for eid in held}
 
     # Kahn's algorithm, smallest id first: a total order that depends only on the set.
     ready_links = {eid: ps for eid, ps in links.items() if eid not in waiting}
