@@ -46,6 +46,7 @@ several LogStores (processes) may share a file: every write re-reads state under
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import sqlite3
 import threading
@@ -102,7 +103,7 @@ CREATE TABLE IF NOT EXISTS quarantine (id TEXT PRIMARY KEY, code TEXT NOT NULL, 
     at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS suspects (id TEXT PRIMARY KEY, key TEXT NOT NULL, detail TEXT NOT NULL,
     at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS merkle_leaves (pos INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS merkle_leaves (pos INTEGER PRIMARY KEY, hash BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS merkle_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
     PRIMARY KEY (level, idx)) WITHOUT ROWID;
 """
@@ -282,20 +283,116 @@ class LogStore:
         return self.append_many([(kind, body)], time=time)[0]
 
     def append_many(self, items: Iterable[tuple[str, dict[str, Any]]], *, time: str | None = None) -> list[Record]:
+        """Several own records in one transaction (imports, rebases, benchmarks)."""
+        with self.transaction():
+            held = self.writes_held()
+            if held is not None:
+                raise StoreError(f"writing is held until this node recovers: {held}")
+            return self._append(((kind, body, time) for kind, body in items), project=True)
+
+    def _append(self, items: Iterable[tuple[str, dict[str, Any], str | None]], *, project: bool) -> list[Record]:
         if self.signer is None:
             raise StoreError("this store has no signing key")
+        seq, prev = self._head_row(self.origin)
+        ckpt = self.last_checkpoint()
+        records = []
+        for kind, body, time in items:
+            seq += 1
+            record = sign_record(self.signer, net=self.network, origin=self.origin, seq=seq, prev=prev,
+                                 kind=kind, body=body, time=time, ckpt=ckpt)
+            records.append(record)
+            prev = record.id
+        self._store(records, quarantine={}, suspect={}, positions=None, project=project)
+        return records
+
+    # --- holding writes, and recovering from a fork ----------------------------------------------
+
+    def hold_writes(self, reason: str) -> None:
+        """Refuse `append` until `recover` (or `release_writes`): central reported a fork of this origin,
+        or this node was just restored from a backup and must first pull its own history back."""
         with self.transaction():
-            seq, prev = self._head_row(self.origin)
-            ckpt = self.last_checkpoint()
-            records = []
-            for kind, body in items:
-                seq += 1
-                record = sign_record(self.signer, net=self.network, origin=self.origin, seq=seq, prev=prev,
-                                     kind=kind, body=body, time=time, ckpt=ckpt)
-                records.append(record)
-                prev = record.id
-            self._store(records, quarantine={}, suspect={}, positions=None)
-            return records
+            self._set_meta("hold", reason)
+
+    def release_writes(self) -> None:
+        with self.transaction():
+            self.db.conn.execute("DELETE FROM meta WHERE name = 'hold'")
+
+    def writes_held(self) -> str | None:
+        """Why writing is held, or None."""
+        with self._lock:
+            row = self.db.conn.execute("SELECT value FROM meta WHERE name = 'hold'").fetchone()
+        return row[0] if row else None
+
+    def recover(self, theirs: Sequence[Record], *, reset: Callable[[sqlite_utils.Database], None] | None = None,
+                directory: Directory | None = None, positions: dict[str, int] | None = None) -> dict[str, str]:
+        """Take back this origin's history as central holds it, and rebase what only this node has.
+
+        `theirs`: this origin's records as central holds them (from some seq on, e.g. from this
+        node's head + 1, or from the first seq central refused as a fork). In ONE transaction:
+        records central has that this node lacks are stored; this node's own records from the first
+        seq where the two histories differ are moved, byte for byte, into `forks` (status
+        `rebased`: nothing is deleted), and their kinds and bodies are appended again after
+        central's head, followed by one `sync.rebased` record mapping old ids to new ones; then the
+        projections are rebuilt with `reset` (required when projectors are registered) and writing
+        is released. Returns {old id: new id}.
+        """
+        directory = directory if directory is not None else self.directory
+        if directory is None:
+            raise StoreError("recover needs a Directory (open the store with central_public)")
+        ordered = sorted(theirs, key=lambda r: r.seq)
+        for r in ordered:      # all of it checked before anything changes
+            if r.origin != self.origin or r.net != self.network:
+                raise Refusal("wrong_origin", f"{r.origin} seq {r.seq} is not this node's record")
+            key, _ = directory.check(r, positions.get(r.id) if positions else None)
+            try:
+                key.verify(r.sig, RECORD_DOMAIN + r.raw)
+            except InvalidSignature as err:
+                raise Refusal("bad_signature", f"{r.origin} seq {r.seq}") from err
+        for a, b in itertools.pairwise(ordered):
+            if b.seq != a.seq + 1 or b.prev != a.id:
+                raise Refusal("broken_chain", f"central's records of seq {a.seq} and {b.seq} do not chain")
+        with self.transaction():
+            mine = {r.seq: r for r in self.records_of(self.origin, ordered[0].seq if ordered else 1)}
+            split = next((r.seq for r in ordered if r.seq not in mine or mine[r.seq].id != r.id), None)
+            if split is None:       # central holds nothing this node lacks
+                self.release_writes()
+                return {}
+            if self._projectors and reset is None:
+                raise StoreError("recover rebuilds the projections: pass reset")
+            new = [r for r in ordered if r.seq >= split]
+            base_seq, base_id = split - 1, None
+            if base_seq:
+                row = self.db.conn.execute("SELECT id FROM records WHERE origin = ? AND seq = ?",
+                                           (self.origin, base_seq)).fetchone()
+                base_id = row[0] if row else None
+            if new[0].prev != base_id:
+                raise Refusal("broken_chain", f"central's seq {split} does not follow this node's seq {base_seq}")
+            moved = [r for seq, r in sorted(mine.items()) if seq >= split]
+            for r in moved:
+                self._keep_fork(r, "rebased", f"rebased after central's seq {new[-1].seq}")
+            ids = [r.id for r in moved]
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start:start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                for table in ("quarantine", "suspects", "records"):
+                    self.db.conn.execute(f"DELETE FROM {table} WHERE id IN ({marks})", chunk)
+            if base_id is None:
+                self.db.conn.execute("DELETE FROM heads WHERE origin = ?", (self.origin,))
+            else:
+                self.db.conn.execute("UPDATE heads SET seq = ?, id = ? WHERE origin = ?",
+                                     (base_seq, base_id, self.origin))
+            self._store(new, quarantine={}, suspect={}, positions=positions, project=False)
+            mapping: dict[str, str] = {}
+            if moved:
+                again = self._append(((r.kind, r.body, r.time) for r in moved), project=False)
+                mapping = {old.id: fresh.id for old, fresh in zip(moved, again, strict=True)}
+                self._append([("sync.rebased", {"from_seq": split,
+                                                "records": [[o, n] for o, n in mapping.items()]}, None)],
+                             project=False)
+            self.db.conn.execute("DELETE FROM meta WHERE name = 'hold'")
+            if reset is not None:
+                self.rebuild_projections(reset)
+            return mapping
 
     # --- writing: others' records ------------------------------------------------------------
 
@@ -420,7 +517,7 @@ class LogStore:
             (r.origin, r.seq, held[0] if held else None, r.id, r.raw, r.sig, status, detail, self.clock()))
 
     def _store(self, records: list[Record], *, quarantine: dict[str, tuple[str, str]], suspect: dict[str, str],
-               positions: dict[str, int] | None) -> None:
+               positions: dict[str, int] | None, project: bool = True) -> None:
         """Insert records (already decided) with heads, Merkle leaves, flags and projections."""
         if not records:
             return
@@ -450,16 +547,17 @@ class LogStore:
                               for rid, key in suspect.items()])
         if self.merkle_log:
             nodes: list[tuple[int, int, bytes]] = []
+            leaves: list[tuple[int, bytes]] = []
             for r in records:
-                nodes.extend(n for n in frontier.append(merkle.leaf_hash(bytes.fromhex(r.id)))
-                             if n[0] >= CACHE_LEVEL)
-            conn.executemany("INSERT INTO merkle_leaves (pos, id) VALUES (?, ?)",
-                             [(central[r.id], r.id) for r in records])
+                leaf = merkle.leaf_hash(bytes.fromhex(r.id))
+                leaves.append((central[r.id], leaf))
+                nodes.extend(n for n in frontier.append(leaf) if n[0] >= CACHE_LEVEL)
+            conn.executemany("INSERT INTO merkle_leaves (pos, hash) VALUES (?, ?)", leaves)
             conn.executemany("INSERT INTO merkle_nodes VALUES (?, ?, ?)", nodes)
         for r in records:
             if r.kind == "node.revoked" and r.origin == "C":
                 self._flag_suspects(r.body, now)
-            if self._projectors and r.id not in quarantine:
+            if project and self._projectors and r.id not in quarantine:
                 for fn in self._projectors:
                     fn(self.db, r)
         if self.merkle_log:
@@ -645,11 +743,11 @@ class LogStore:
                 raise StoreError(f"Merkle node ({level}, {index}) is missing")
             return row[0]
         start = index << level
-        ids = [row[0] for row in self.db.conn.execute(
-            "SELECT id FROM merkle_leaves WHERE pos >= ? AND pos < ? ORDER BY pos", (start, start + (1 << level)))]
-        if len(ids) != 1 << level:
+        leaves = [row[0] for row in self.db.conn.execute(
+            "SELECT hash FROM merkle_leaves WHERE pos >= ? AND pos < ? ORDER BY pos", (start, start + (1 << level)))]
+        if len(leaves) != 1 << level:
             raise StoreError(f"Merkle leaves {start}..{start + (1 << level)} are missing")
-        return merkle.root_of([merkle.leaf_hash(bytes.fromhex(i)) for i in ids])
+        return merkle.root_of(leaves)
 
     def _hash_of(self, start: int, end: int) -> bytes:
         return merkle.subtree_hash(start, end, self._complete)
@@ -677,7 +775,7 @@ class LogStore:
 
     def leaf_index(self, record_id: str) -> int | None:
         with self._lock:
-            row = self.db.conn.execute("SELECT pos FROM merkle_leaves WHERE id = ?", (record_id,)).fetchone()
+            row = self.db.conn.execute("SELECT central_pos FROM records WHERE id = ?", (record_id,)).fetchone()
         return row[0] if row else None
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:

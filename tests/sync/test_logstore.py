@@ -325,3 +325,61 @@ def test_ingest_is_bounded_by_signature_checks(central: LogStore) -> None:
     assert central.ingest(records).ok
     ingest = time.perf_counter() - started
     assert verify_only / ingest > 0.5, f"verify {verify_only:.2f}s, ingest {ingest:.2f}s"
+
+
+# --- recovery from an old backup ------------------------------------------------------------------
+
+def test_restored_node_recovers_without_losing_anything(central: LogStore, tmp_path: Path) -> None:
+    import shutil
+
+    path = tmp_path / "town.sqlite"
+    town = LogStore.open(path, network=NET, origin="T0001", signer=TOWN, central_public=CENTRAL.public)
+    pull(town, central)
+    town.db.conn.execute("CREATE TABLE cases (name TEXT)")
+    town.register_projector(lambda db, r: db.conn.execute("INSERT INTO cases VALUES (?)", (r.body["case"],))
+                            if r.kind == "case.received" else None)
+    before = town.append_many([("case.received", {"case": f"A{i}"}) for i in range(3)])
+    town.db.conn.execute("PRAGMA wal_checkpoint(FULL)")
+    shutil.copy(path, tmp_path / "backup.sqlite")                     # last week's backup
+    after = town.append_many([("case.received", {"case": f"B{i}"}) for i in range(2)])
+    assert central.ingest(before + after).ok
+    town.close()
+
+    # the disk died; the backup comes back, the key file survived; clerks keep working, then sync
+    shutil.copy(tmp_path / "backup.sqlite", path)
+    town = LogStore.open(path, network=NET, origin="T0001", signer=TOWN, central_public=CENTRAL.public)
+    town.register_projector(lambda db, r: db.conn.execute("INSERT INTO cases VALUES (?)", (r.body["case"],))
+                            if r.kind == "case.received" else None)
+    mine = town.append("case.received", {"case": "C0"})             # seq 4: central already has a seq 4
+    refusal = central.ingest([mine]).refused
+    assert refusal.code == "fork" and central.forks("T0001")[0]["record"] == mine
+    town.hold_writes("central reported a fork at seq 4")
+    with pytest.raises(StoreError, match="held"):
+        town.append("case.received", {"case": "C1"})
+
+    mapping = town.recover(central.records_of("T0001", 4), reset=lambda db: db.conn.execute("DELETE FROM cases"))
+    assert town.writes_held() is None
+    assert list(mapping) == [mine.id]
+    ours = town.records_of("T0001")
+    assert [r.seq for r in ours] == [1, 2, 3, 4, 5, 6, 7]
+    assert [r.body.get("case") for r in ours[:6]] == ["A0", "A1", "A2", "B0", "B1", "C0"]
+    assert ours[5].time == mine.time and ours[5].id == mapping[mine.id]
+    assert ours[6].kind == "sync.rebased" and ours[6].body["records"] == [[mine.id, ours[5].id]]
+    assert town.forks("T0001")[0]["record"] == mine and town.forks()[0]["status"] == "rebased"   # nothing lost
+    assert sorted(r[0] for r in town.db.conn.execute("SELECT name FROM cases")) == ["A0", "A1", "A2", "B0", "B1", "C0"]
+    assert town.verify_all() == []
+    assert central.ingest(ours[5:]).ok                                # the rebased records sync normally
+    assert town.recover(central.records_of("T0001", 1)) == {}
+
+
+def test_recover_refuses_foreign_or_forged_history(central: LogStore, town: LogStore) -> None:
+    pull(town, central)
+    town.append("case.received", {"case": "A"})
+    stranger = NodeKey.from_seed(b"S" * 32)
+    with pytest.raises(Refusal) as info:
+        town.recover(chain(stranger, "T0001", 1))
+    assert info.value.code == "unknown_key"
+    with pytest.raises(Refusal) as info:
+        town.recover(chain(VILLAGE, "V000001", 1))
+    assert info.value.code == "wrong_origin"
+    assert town.head()[0] == 1
