@@ -23,11 +23,22 @@ def serve(app: Callable[..., Any], *, threads: int = 4) -> Iterator[str]:
     """Run `app` until the block ends; yields its base URL (no trailing slash)."""
     server = create_server(app, host="127.0.0.1", port=0, threads=threads, clear_untrusted_proxy_headers=True)
     port = server.effective_port  # type: ignore[union-attr]
-    thread = threading.Thread(target=server.run, name=f"waitress-{port}", daemon=True)
+    stopping = threading.Event()
+
+    def run() -> None:
+        try:
+            server.run()
+        except (OSError, ValueError):
+            # closing the sockets under a running select() is how the loop is stopped
+            if not stopping.is_set():
+                raise
+
+    thread = threading.Thread(target=run, name=f"waitress-{port}", daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
+        stopping.set()
         # closing every channel empties waitress's socket map, which ends its loop
         for channel in list(server._map.values()):  # type: ignore[union-attr]
             channel.close()

@@ -12,6 +12,7 @@ The same code backs the tests (tests/web/test_web_translations.py).
 from __future__ import annotations
 
 import io
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -31,15 +32,21 @@ KEYWORDS = ("lazy_gettext", "_l", "N_")
 
 
 def extract(packages: tuple[str, ...] = PACKAGES, out: Path | None = None) -> Catalog:
-    """Every msgid marked in `packages` (those that exist), as a catalogue template."""
-    dirs = [p for p in packages if (ROOT / p).is_dir()]
+    """Every msgid marked in `packages` (folders or files, relative to the repository; those that
+    exist), as a catalogue template."""
+    dirs = [p for p in packages if (ROOT / p).exists()]
     with tempfile.TemporaryDirectory() as tmp:
         pot = out or Path(tmp) / "messages.pot"
         args = ["pybabel", "-q", "extract", "-F", str(HERE / "babel.cfg"), "--no-location",
                 "--sort-output", "--omit-header", "-o", str(pot)]
         for keyword in KEYWORDS:
             args += ["-k", keyword]
-        CommandLineInterface().run([*args, *dirs])
+        here = Path.cwd()
+        try:
+            os.chdir(ROOT)  # babel.cfg's patterns are relative to the paths given
+            CommandLineInterface().run([*args, *dirs])
+        finally:
+            os.chdir(here)
         with pot.open("rb") as f:
             return read_po(f)
 

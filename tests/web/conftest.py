@@ -57,12 +57,22 @@ PAGE = """{% extends "base.html" %}{% import "macros.html" as ui with context %}
 {% endblock %}"""
 
 
+_HASHES: dict[str, str] = {}
+
+
+def cached_hash(password: str) -> str:
+    """scrypt costs ~0.2 s here; every test app reuses one hash per password."""
+    if password not in _HASHES:
+        _HASHES[password] = hash_password(password)
+    return _HASHES[password]
+
+
 def account_body(username: str, roles: list[str], *, version: int = 1, active: bool = True,
                  password: str = PASSWORD, places: list[str] | None = None) -> dict[str, Any]:
     return {
         "username": username,
         "display_name": {"zhangsan": "张三", "wangwu": "王五"}.get(username, username),
-        "password_hash": hash_password(password),
+        "password_hash": cached_hash(password),
         "roles": roles,
         "places": places or ["T0001"],
         "active": active,
