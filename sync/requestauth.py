@@ -28,6 +28,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from sync.keys import Directory, NodeKey, public_key
+
 PREFIX = b"bianmin/sync/request/v1\n"
 HEADER_NODE = "X-Bianmin-Node"
 HEADER_KEY = "X-Bianmin-Key"
@@ -66,7 +68,7 @@ def message(
 
 
 def sign_request(
-    private_key: Ed25519PrivateKey,
+    private_key: Ed25519PrivateKey | NodeKey,
     node: str,
     key_id: str,
     method: str,
@@ -209,3 +211,26 @@ def verify_request(
     if not nonces.remember(node, nonce, now):
         raise AuthError("auth.replay", "This request was already received once (a replay); it is refused.")
     return Caller(node=node, key_id=key_id, skew=skew)
+
+
+def directory_lookup(directory: Callable[[], Directory]) -> KeyLookup:
+    """A KeyLookup over the node directory (called per request: the directory changes as central
+    enrols, rotates and revokes). Only a node's CURRENT, unrevoked key may sign requests: a key
+    rotated out may still have signed old records, but it no longer speaks for the node."""
+
+    def lookup(node: str, key_id: str) -> Ed25519PublicKey:
+        d = directory()
+        entry = d.keys.get(key_id)
+        if entry is None:
+            raise AuthError("auth.unknown_key", f"Key {key_id} is not enrolled at the city server.")
+        if entry.node != node:
+            raise AuthError("auth.wrong_key", f"Key {key_id} belongs to {entry.node}, not to {node}.",
+                            status=403)
+        if entry.revoked:
+            raise AuthError("auth.revoked", f"Key {key_id} of {node} has been revoked.", status=403)
+        current = d.current(node)
+        if current is None or current.key_id != key_id:
+            raise AuthError("auth.old_key", f"Key {key_id} is no longer {node}'s current key.", status=403)
+        return public_key(entry.public)
+
+    return lookup
