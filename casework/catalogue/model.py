@@ -77,8 +77,8 @@ class Material:
 
     @property
     def label(self) -> str:
-        """One line for a guide or a supplement notice: 名称（原件1份，必交，可容缺）."""
-        parts = [f"{FORM_LABELS[self.form]}{self.count}份", "必交" if self.required else "选交"]
+        """One line for a guide or a supplement notice: 名称（原件1份，必要，可容缺受理）."""
+        parts = [f"{FORM_LABELS[self.form]}{self.count}份", "必要" if self.required else "非必要"]
         if self.gap_allowed:
             parts.append("可容缺受理")
         text = f"{self.name}（{'，'.join(parts)}）"
