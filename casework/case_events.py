@@ -55,7 +55,8 @@ The kinds and their own fields (`?` = optional):
     counter|sms|web|paper|phone; real_name?: bool
 `case.fee_assessed` - 缴款通知单 lines: casework.fees `PaymentLine.to_data()` dicts
     [{fee, name, amount_fen, pre_fee: bool, kind?, basis?, quantity?, unit?, base_fen?, exemption?}]
-    computed by `casework.fees.assess_case` from the standards (a clerk never types a fee).
+    computed by `casework.fees.assess_case` from the standards (a clerk never types a fee);
+    notice?: the payment notice's number (casework.numbering.payment_notice_number).
 `case.fee_paid` - at the settlement centre: assessment: id of the fee_assessed event, amount_fen
     (must equal that assessment's total), receipt?: number.
 `case.fee_refunded` - assessment: id, amount_fen (<= what was paid on it), reason (required).
@@ -377,6 +378,7 @@ def _check_fee_assessed(body: Mapping[str, Any]) -> None:
         integer(line, "amount_fen", high=10**11)
         if not isinstance(line.get("pre_fee", False), bool):
             raise _malformed("pre_fee", N_("The field %(field)s must be true or false."))
+    text(body, "notice", required=False, limit=64)
 
 
 def _check_fee_paid(body: Mapping[str, Any]) -> None:
