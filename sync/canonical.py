@@ -47,41 +47,50 @@ class Refusal(ValueError):  # noqa: N818 - a refusal is the expected outcome, no
 
 
 def _check(value: Any, depth: int) -> None:
-    """Walk a value and refuse anything outside the profile (types, ints, text, keys, depth)."""
-    if isinstance(value, str):
-        if not unicodedata.is_normalized("NFC", value):
+    """Walk a value and refuse anything outside the profile (types, ints, text, keys, depth).
+
+    Exact type tests first (the hot path when verifying records), `isinstance` for subclasses.
+    """
+    t = type(value)
+    if t is str:
+        if not value.isascii() and not unicodedata.is_normalized("NFC", value):
             raise Refusal("not_nfc", f"text is not in NFC: {value[:40]!r}")
         return
-    if isinstance(value, bool) or value is None:
-        return
-    if isinstance(value, int):
+    if t is int:
         if not -MAX_INT <= value <= MAX_INT:
             raise Refusal("int_range", f"integer {value} is outside (-2^53, 2^53)")
         return
-    if isinstance(value, float):
-        raise Refusal("float", f"floating-point number {value!r}; use integers (e.g. fen)")
-    if depth >= MAX_DEPTH:
-        raise Refusal("too_deep", f"nested deeper than {MAX_DEPTH}")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise Refusal("bad_type", f"object key {key!r} is not a string")
-            if not (key.isascii() and key.isprintable()):
-                raise Refusal("bad_object_key", f"object key {key!r} is not printable ASCII")
-            if item is not None and item is not True and item is not False:
+    if value is None or t is bool:
+        return
+    if t is dict or t is list:
+        if depth >= MAX_DEPTH:
+            raise Refusal("too_deep", f"nested deeper than {MAX_DEPTH}")
+        if t is dict:
+            for key, item in value.items():
+                if type(key) is not str:
+                    raise Refusal("bad_type", f"object key {key!r} is not a string")
+                if not (key.isascii() and key.isprintable()):
+                    raise Refusal("bad_object_key", f"object key {key!r} is not printable ASCII")
+                _check(item, depth + 1)
+        else:
+            for item in value:
                 _check(item, depth + 1)
         return
-    if isinstance(value, list):
-        for item in value:
-            _check(item, depth + 1)
+    if isinstance(value, float):
+        raise Refusal("float", f"floating-point number {value!r}; use integers (e.g. fen)")
+    if isinstance(value, str | int | dict | list):   # subclasses: checked as their base type
+        base = next(b for b in (str, bool, int, dict, list) if isinstance(value, b))
+        _check(value if base is bool else base(value), depth)
         return
     raise Refusal("bad_type", f"{type(value).__name__} cannot be encoded")
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
 def _dump(value: Any) -> bytes:
     try:
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                          allow_nan=False).encode("utf-8")
+        return _ENCODER.encode(value).encode("utf-8")
     except UnicodeEncodeError as err:  # a lone surrogate in a str
         raise Refusal("bad_text", "text holds a lone surrogate") from err
 
@@ -121,19 +130,24 @@ def decode(raw: bytes, *, max_size: int = MAX_SIZE) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise Refusal("bad_utf8", f"invalid UTF-8 at byte {err.start}") from err
+    value = _loads(text, None)
+    _check(value, 0)
+    if _dump(value) != raw:
+        # Say precisely why: a duplicate key is lost by the fast parse above, so look again.
+        _loads(text, _pairs)
+        raise Refusal("non_canonical", "bytes differ from their canonical encoding")
+    return value
+
+
+def _loads(text: str, pairs: Any) -> Any:
     try:
-        value = json.loads(text, object_pairs_hook=_pairs, parse_float=_no_float,
-                           parse_constant=_no_float)
+        return json.loads(text, object_pairs_hook=pairs, parse_float=_no_float, parse_constant=_no_float)
     except Refusal:
         raise
     except RecursionError as err:
         raise Refusal("too_deep", f"nested deeper than {MAX_DEPTH}") from err
     except ValueError as err:  # json.JSONDecodeError, or an integer too long to convert
         raise Refusal("bad_json", str(err)) from err
-    _check(value, 0)
-    if _dump(value) != raw:
-        raise Refusal("non_canonical", "bytes differ from their canonical encoding")
-    return value
 
 
 def nfc(value: Any) -> Any:

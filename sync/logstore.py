@@ -75,7 +75,7 @@ Checker = Callable[[Record], "tuple[str, str] | None"]
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
-    pos INTEGER PRIMARY KEY,
+    pos INTEGER PRIMARY KEY AUTOINCREMENT,   -- never reused, even after a recovery moves records out
     id TEXT NOT NULL UNIQUE,
     origin TEXT NOT NULL,
     seq INTEGER NOT NULL,
