@@ -8,19 +8,12 @@ list (DOMAIN.md, data protection); the masking rules themselves belong to casewo
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from flask import Flask
 
+from casework import identity
 from web.i18n import current_language
-
-try:  # casework.identity owns the masking rules; until it lands, the same documented format
-    from casework.identity import mask_id as _mask_id
-    from casework.identity import mask_phone as _mask_phone
-except ImportError:  # pragma: no cover - removed once casework.identity exists everywhere
-    _mask_id = None
-    _mask_phone = None
 
 
 def yuan(fen: int | None) -> str:
@@ -66,26 +59,27 @@ def datetime_cn(value: Any) -> str:
 
 
 def mask_id(value: str | None) -> str:
-    """`320682199001011234` -> `320682********1234`."""
-    if not value:
-        return ""
-    if _mask_id is not None:
-        return _mask_id(value)
-    text = str(value)
-    return text[:6] + "*" * (len(text) - 10) + text[-4:] if len(text) > 10 else "*" * len(text)
+    """`320682199001011234` -> `320682********1234` (casework.identity's rule)."""
+    return identity.mask_id(str(value)) if value else ""
 
 
 def mask_phone(value: str | None) -> str:
     """`13812345678` -> `138****5678`."""
-    if not value:
-        return ""
-    if _mask_phone is not None:
-        return _mask_phone(value)
-    text = re.sub(r"\s+", "", str(value))
-    return text[:3] + "*" * (len(text) - 7) + text[-4:] if len(text) > 7 else "*" * len(text)
+    return identity.mask_phone(str(value)) if value else ""
+
+
+def mask_credit_code(value: str | None) -> str:
+    """`91320682MA1XXXXX3L` -> `91320682********3L`."""
+    return identity.mask_credit_code(str(value)) if value else ""
+
+
+def mask_name(value: str | None) -> str:
+    """`张小三` -> `张*三`, for lists the public can see (e.g. a status board)."""
+    return identity.mask_name(str(value)) if value else ""
 
 
 def init_filters(app: Flask) -> None:
     app.jinja_env.filters.update(
-        yuan=yuan, date_cn=date_cn, datetime_cn=datetime_cn, mask_id=mask_id, mask_phone=mask_phone
+        yuan=yuan, date_cn=date_cn, datetime_cn=datetime_cn, mask_id=mask_id, mask_phone=mask_phone,
+        mask_credit_code=mask_credit_code, mask_name=mask_name,
     )

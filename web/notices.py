@@ -15,6 +15,10 @@ as a dataclass or a dict of this shape (keys it does not know are ignored):
     total_fen    a money total printed under the table (optional, integer fen)
     legal        the legal text or basis printed in small type
     status_path  "/status?case=..." (default: built from `case`)
+    kind         "receipt", "supplement", ... (a CSS class on the sheet)
+    provisional  True if a date on it rests on a holiday calendar not yet published
+
+casework.notices.Notice (with its Field(key, label, value)) has exactly this shape.
 
 The QR code holds `<public base url>/status?case=<case>`, so an applicant can look the case up
 from a phone; it is drawn as inline SVG (segno), so printing needs nothing from the network.
@@ -39,6 +43,8 @@ class NoticeView:
     """The notice as the template needs it: everything already text, in the user's language."""
 
     title: str
+    kind: str = ""
+    provisional: bool = False
     number: str = ""
     case: str = ""
     date: Any = None
@@ -104,6 +110,8 @@ def notice_view(content: Any, *, public_base_url: str | None = None) -> NoticeVi
                      status_path=_get(content, "status_path")) if case else ""
     return NoticeView(
         title=_text(_get(content, "title", "")),
+        kind=str(_get(content, "kind", "") or ""),
+        provisional=bool(_get(content, "provisional", False)),
         number=str(_get(content, "number", "") or ""),
         case=case,
         date=_get(content, "date"),

@@ -78,3 +78,25 @@ def test_notice_view_accepts_dataclasses_and_dicts(tmp_path: Path) -> None:
         html = render_notice({**NOTICE, "total_fen": 123450, "title": "<b>x</b>"})
         assert "¥1,234.50" in html and "合计" in html
         assert "&lt;b&gt;x&lt;/b&gt;" in html  # content is escaped, never trusted as markup
+
+
+def test_a_casework_notice_is_laid_out(tmp_path: Path) -> None:
+    """casework.notices.Notice (dataclass with Field(key, label, value)) is read as it is."""
+    notices = pytest.importorskip("casework.notices")
+    import datetime as dt
+
+    content = notices.Notice(
+        kind="promise", title="承诺件通知单", number="T0001-20261125-0007", case="T0001-20261125-0007",
+        date=dt.date(2026, 11, 25), place="如皋市丁堰镇便民服务中心", applicant="王小明",
+        fields=(notices.Field("due", "承诺办结日期", "2026年12月9日"),),
+        lines=("请于承诺办结日期后凭本通知单领取结果。",), provisional=True,
+        status_path="/status?case=T0001-20261125-0007",
+    )
+    app = make_app(tmp_path)
+    with app.test_request_context("/"):
+        view = notice_view(content)
+        assert view.fields == [("承诺办结日期", "2026年12月9日")]
+        assert view.status_url == STATUS_URL
+        html = render_notice(content)
+    assert 'class="sheet notice-promise"' in html
+    assert "尚未发布" in html  # the provisional date is said so on paper
