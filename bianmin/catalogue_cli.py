@@ -122,3 +122,29 @@ def search(query: str, department: str | None, tier: str | None, path: Path | No
     for item in found:
         click.echo(f"{_pad(item.code, code_width)}  {_pad(item.name, name_width)}  "
                    f"{item.kind_label}  {cat.department(item.department).name}")
+
+
+@catalogue.command()
+@click.argument("project_type", required=False)
+@PATH_OPTION
+def guide(project_type: str | None, path: Path | None) -> None:
+    """Print a service-card guide sheet (导办服务单); without a code, list the project types."""
+    cat = _load(path)
+    if project_type is None:
+        for ptype in cat.project_types:
+            click.echo(f"{_pad(ptype.code, 6)}  {ptype.name}  {ptype.description}")
+        return
+    try:
+        ptype = cat.project_type(project_type.strip().upper())
+    except UnknownCodeError:
+        click.echo(f"没有代码为 {project_type} 的项目类型（不带参数运行可列出全部类型）。", err=True)
+        sys.exit(1)
+    width = min(shutil.get_terminal_size((100, 24)).columns, 110)
+    click.echo(f"导办服务单：{ptype.name}（投资额{ptype.min_investment_fen // 1_000_000}万元以上可免费办理一卡通服务卡）")
+    for number, step, rows in cat.guide_sheet(ptype.code):
+        click.echo(f"第{number}步{'（联合办理）' if step.joint else ''}")
+        for item, window in rows:
+            click.echo(f"  {_pad(item.code, 8)} {item.name} → {window.name}（{window.place}），{item.kind_label}")
+        if step.note:
+            for out in _wrap(f"说明：{step.note}", width, "  "):
+                click.echo(out)

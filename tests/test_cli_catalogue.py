@@ -86,3 +86,14 @@ def test_search_with_filters_and_no_result() -> None:
     assert none.returncode == 1 and "没有找到" in none.stderr
     bad = run("search", "x", "--department", "nope")
     assert bad.returncode == 1 and "nope" in bad.stderr
+
+
+def test_guide_lists_types_and_prints_a_sheet() -> None:
+    listing = run("guide")
+    assert listing.returncode == 0 and "GYJS" in listing.stdout and "餐饮服务项目" in listing.stdout
+    sheet = run("guide", "cyfw")
+    assert sheet.returncode == 0, sheet.stderr
+    assert sheet.stdout.startswith("导办服务单：餐饮服务项目（投资额50万元以上")
+    assert "第1步（联合办理）" in sheet.stdout and "SCJG008  食品经营许可 → 市场监管食品经营许可窗口" in sheet.stdout
+    unknown = run("guide", "NOPE")
+    assert unknown.returncode == 1 and "没有代码为 NOPE 的项目类型" in unknown.stderr

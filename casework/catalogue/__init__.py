@@ -11,7 +11,7 @@ Data lives in casework/data/catalogue/ as hand-edited TOML (see loader.py for th
 """
 
 from casework.catalogue.build import CatalogueError
-from casework.catalogue.loader import DATA, load
+from casework.catalogue.loader import DATA, load, packaged
 from casework.catalogue.model import (
     FORM_LABELS,
     KIND_LABELS,
@@ -47,4 +47,5 @@ __all__ = [
     "Window",
     "describe_fee",
     "load",
+    "packaged",
 ]

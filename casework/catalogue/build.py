@@ -54,6 +54,7 @@ class Entry:
     file: str
     where: str
     data: dict[str, Any]
+    position: int = 0  # 1-based place among the records of its kind in its file
 
 
 @dataclass
@@ -87,7 +88,8 @@ def _unique(entries: Iterable[Entry], what: str, problems: Problems) -> dict[str
         if code in seen:
             first = seen[code]
             problems.add(entry.file, f"{entry.where}.code",
-                         f"duplicate {what} code {code!r} (also in {first.file} at {first.where})")
+                         f"duplicate {what} code {code!r} (record #{entry.position}; "
+                         f"first used by record #{first.position} in {first.file})")
         else:
             seen[code] = entry
     return seen
@@ -330,14 +332,14 @@ def from_data(data: Any) -> Catalogue:
             where = label(kind, i, row)
             record = schema.check(row, spec, file, where, problems)
             if record is not None:
-                getattr(sections, key).append(Entry(file, where, record))
+                getattr(sections, key).append(Entry(file, where, record, i))
     fees = data.get("fees", [])
     if not isinstance(fees, list):
         problems.add(file, "fees", "expected a list of tables")
         fees = []
     for i, row in enumerate(fees, 1):
         if isinstance(row, dict):
-            sections.fees.append(Entry(file, label("fee", i, row), row))
+            sections.fees.append(Entry(file, label("fee", i, row), row, i))
         else:
             problems.add(file, f"fee[#{i}]", f"expected a table, found {type(row).__name__}")
     return build(sections, problems)

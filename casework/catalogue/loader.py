@@ -12,6 +12,7 @@ Layout of the folder (every file is meant to be edited by hand, comments welcome
 from __future__ import annotations
 
 import tomllib
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +55,19 @@ def load(path: Path | str | None = None) -> Catalogue:
                 where = label(kind, i, row)
                 record = row if not spec else schema.check(row, spec, name, where, problems)
                 if record is not None:
-                    getattr(sections, attr).append(Entry(name, where, record))
+                    getattr(sections, attr).append(Entry(name, where, record, i))
     _read_items(root / "items", sections, problems)
     return build(sections, problems)
+
+
+@cache
+def packaged() -> Catalogue:
+    """The packaged catalogue, loaded once per process (it is frozen, so sharing it is safe).
+
+    For a node before its first sync, for tests and for the CLI; a running app uses the catalogue
+    central published instead.
+    """
+    return load(DATA)
 
 
 def _read(file: Path, name: str, problems: Problems) -> dict[str, Any] | None:
@@ -122,6 +133,6 @@ def _read_items(folder: Path, sections: Sections, problems: Problems) -> None:
                 problems.add(name, f"{where}.department", "comes from the file name: remove it")
             record = schema.check(row, schema.ITEM, name, where, problems)
             if record is not None:
-                sections.items.append(Entry(name, where, {"department": department, **record}))
+                sections.items.append(Entry(name, where, {"department": department, **record}, i))
     order = {e.data.get("code"): n for n, e in enumerate(sections.departments)}
     sections.items.sort(key=lambda e: order.get(e.data["department"], len(order)))  # guide order

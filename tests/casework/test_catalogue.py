@@ -320,3 +320,17 @@ def test_search_is_fast_once_indexed(cat: Catalogue) -> None:
     for _ in range(100):
         cat.search("qysldj")
     assert (time.perf_counter() - start) / 100 < 0.01  # well under 10 ms a query
+
+
+def test_packaged_is_loaded_once_and_equals_load(cat: Catalogue) -> None:
+    from casework.catalogue import packaged
+
+    assert packaged() is packaged()
+    assert packaged() == cat
+
+
+def test_duplicate_codes_name_both_records(data_copy: Path) -> None:
+    edit(data_copy / "fees.toml", 'code = "F0102"', 'code = "F0101"')
+    problems = problems_of(data_copy)
+    assert ("fees.toml: fee[F0101].code: duplicate fee code 'F0101' (record #2; first used by record #1 in "
+            "fees.toml)") in problems
