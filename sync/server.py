@@ -227,8 +227,26 @@ def parse_batch(pairs: Sequence[tuple[bytes, bytes]], network: str) -> tuple[lis
     return records, None
 
 
+CLOCK_FLAG_SECONDS = 24 * 3600
+
+
+def clock_flags(records: Sequence[Record], now: float) -> list[dict[str, Any]]:
+    """Records whose origin time is more than a day from central's clock. They are accepted all
+    the same (the origin time is information only; central's receipt time is the legal one), and
+    the node is told, so a clerk can fix the PC's clock."""
+    flags = []
+    for r in records:
+        try:
+            t = datetime.fromisoformat(r.time).timestamp()
+        except ValueError:
+            continue
+        if abs(t - now) > CLOCK_FLAG_SECONDS:
+            flags.append({"seq": r.seq, "time": r.time, "off_by_days": round((t - now) / 86400)})
+    return flags
+
+
 def accept_batch(store: LogStore, node: str, pairs: Sequence[tuple[bytes, bytes]], *,
-                 since: int = 0) -> tuple[int, dict[str, Any]]:
+                 since: int = 0, now: float | None = None) -> tuple[int, dict[str, Any]]:
     """Push (or bundle import) of `node`'s records: (HTTP status, JSON answer).
 
     Records are parsed strictly first; a record that does not parse stops the batch there (those
@@ -255,6 +273,11 @@ def accept_batch(store: LogStore, node: str, pairs: Sequence[tuple[bytes, bytes]
                               "duplicate": result.count("duplicate")}
     if refused is not None:
         answer["refused"] = refused
+    accepted_ids = {d.id for d in result.decisions if d.outcome in ("accepted", "quarantined")}
+    flags = clock_flags([r for r in records if r.id in accepted_ids], time.time() if now is None else now)
+    if flags:
+        answer["clock_flags"] = flags[:20]
+        answer["clock_flagged"] = len(flags)
     seq, head = store.head(node)
     answer["head"] = {"seq": seq, "id": head}
     if head is not None:
@@ -421,7 +444,8 @@ def create_sync_blueprint(store: LogStore, *, route: Route = route_everything,
         except Refusal as refusal:
             status = 413 if refusal.code == "batch_too_large" else 400
             raise ProtocolError(refusal.code, refusal.detail, status=status) from None
-        status, answer = accept_batch(store, node, [(raw, sig) for _, raw, sig in pairs], since=int(since))
+        status, answer = accept_batch(store, node, [(raw, sig) for _, raw, sig in pairs], since=int(since),
+                                      now=clock())
         return reply(answer, status)
 
     @bp.get("/pull")
