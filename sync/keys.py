@@ -319,6 +319,7 @@ class Directory:
         self.keys: dict[str, KeyEntry] = {kid: KeyEntry(kid, central_public, "C", 1)}
         self.nodes: dict[str, NodeEntry] = {"C": NodeEntry("C", "central", central_name, [kid])}
         self.applied: set[str] = set()
+        self.folded_seq = 0      # central's records up to this seq have been seen (kept by the log store)
 
     def copy(self) -> Directory:
         return copy.deepcopy(self)
@@ -326,6 +327,7 @@ class Directory:
     def adopt(self, other: Directory) -> None:
         """Take over `other`'s state (a working copy that was committed)."""
         self.keys, self.nodes, self.applied = other.keys, other.nodes, other.applied
+        self.folded_seq = other.folded_seq
 
     # -- questions --
 

@@ -274,7 +274,20 @@ class LogStore:
             "ORDER BY seq", kinds)
         for raw, sig in rows:
             directory.apply(_trusted(raw, sig))
+        directory.folded_seq = self._head_row("C")[0]
         return directory
+
+    def refresh_directory(self) -> Directory | None:
+        """Fold central records another connection (process, thread) stored since; cheap when none."""
+        if self.directory is None:
+            return None
+        with self._lock:
+            seq = self._head_row("C")[0]
+            if seq > self.directory.folded_seq:
+                for r in self.records_of("C", self.directory.folded_seq + 1):
+                    self.directory.apply(r)
+                self.directory.folded_seq = seq
+        return self.directory
 
     # --- writing: own records ----------------------------------------------------------------
 
@@ -285,6 +298,7 @@ class LogStore:
     def append_many(self, items: Iterable[tuple[str, dict[str, Any]]], *, time: str | None = None) -> list[Record]:
         """Several own records in one transaction (imports, rebases, benchmarks)."""
         with self.transaction():
+            self.refresh_directory()
             held = self.writes_held()
             if held is not None:
                 raise StoreError(f"writing is held until this node recovers: {held}")
@@ -404,7 +418,7 @@ class LogStore:
         central: it lets records of a since-revoked key that central receipted before the
         compromise point in (and flags later ones as suspect). Uploads have no positions.
         """
-        directory = directory if directory is not None else self.directory
+        directory = directory if directory is not None else self.refresh_directory()
         if directory is None:
             raise StoreError("ingest needs a Directory (open the store with central_public)")
         order = sorted(range(len(records)), key=lambda i: (records[i].origin, records[i].seq))
@@ -448,6 +462,10 @@ class LogStore:
 
         # Phase 2, under the write lock: duplicates, chains, keys, business checks, storage.
         with self.transaction():
+            if directory is self.directory:
+                # Another writer may have stored directory records since phase 1. A key id names one
+                # public key forever, so phase 1's signature checks stand; validity is checked again below.
+                self.refresh_directory()
             held = self._held({records[i].id for i in order})
             work = directory.copy() if scout is not directory else directory
             heads = {o: self._head_row(o) for o in {r.origin for r in records}}
@@ -564,8 +582,10 @@ class LogStore:
             self._frontier = frontier
         if self.directory is not None:
             for r in records:
-                if r.origin == "C" and r.kind in DIRECTORY_KINDS:
-                    self.directory.apply(r)
+                if r.origin == "C":
+                    if r.kind in DIRECTORY_KINDS:
+                        self.directory.apply(r)
+                    self.directory.folded_seq = max(self.directory.folded_seq, r.seq)
 
     def _flag_suspects(self, body: dict[str, Any], now: str) -> None:
         """A revocation: flag held records of the key receipted at or after the compromise point."""

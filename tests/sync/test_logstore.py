@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sync.canonical import Refusal
 from sync.envelope import RECORD_DOMAIN, Record, parse_record, sign_record
@@ -383,3 +385,67 @@ def test_recover_refuses_foreign_or_forged_history(central: LogStore, town: LogS
         town.recover(chain(VILLAGE, "V000001", 1))
     assert info.value.code == "wrong_origin"
     assert town.head()[0] == 1
+
+
+# --- properties: exactly-once effect whatever the order, and several writers on one file ----------
+
+TOWN_CHAIN = chain(TOWN, "T0001", 12)
+VILLAGE_CHAIN = chain(VILLAGE, "V000001", 12)
+ALL = TOWN_CHAIN + VILLAGE_CHAIN
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(st.lists(st.sampled_from(ALL), max_size=10), max_size=8))
+def test_any_batches_in_any_order_give_exactly_once(tmp_path_factory, batches) -> None:
+    store = LogStore.open(tmp_path_factory.mktemp("p") / "c.sqlite", network=NET, origin="C", signer=CENTRAL)
+    enrol(store, "T0001", TOWN)
+    enrol(store, "V000001", VILLAGE)
+    accepted: list[str] = []
+    for batch in batches:
+        result = store.ingest(batch)
+        accepted += [d.id for d in result.decisions if d.outcome == "accepted"]
+        assert {d.outcome for d in result.decisions} <= {"accepted", "duplicate", "refused", "skipped"}
+        if result.refused:
+            assert result.refused.code == "gap"          # the only possible refusal here
+        assert store.verify_all() == []                   # never a broken chain in the store
+    assert len(accepted) == len(set(accepted))            # nothing accepted twice
+    final = store.ingest(list(reversed(ALL)))
+    assert final.ok
+    assert store.head("T0001") == (12, TOWN_CHAIN[-1].id) and store.head("V000001") == (12, VILLAGE_CHAIN[-1].id)
+    assert store.count() == 2 + 24 and store.tree_size() == 26
+
+
+def test_two_writers_on_one_file_keep_one_log(tmp_path: Path) -> None:
+    """Two connections (as two server threads or processes would) ingest at once: one Merkle log."""
+    import threading
+
+    from sync.merkle import MemoryTree
+
+    path = tmp_path / "central.sqlite"
+    first = LogStore.open(path, network=NET, origin="C", signer=CENTRAL)
+    enrol(first, "T0001", TOWN)
+    second = LogStore.open(path, network=NET, origin="C", signer=CENTRAL)
+    enrol(second, "V000001", VILLAGE)             # first learns of this village only from the file
+    town, village = chain(TOWN, "T0001", 300), chain(VILLAGE, "V000001", 300)
+    errors: list[BaseException] = []
+
+    def run(store: LogStore, records: list[Record]) -> None:
+        try:
+            for start in range(0, len(records), 25):
+                assert store.ingest(records[start:start + 25]).ok
+        except BaseException as err:  # reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(first, village)), threading.Thread(target=run, args=(second, town))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    rows = first.db.conn.execute("SELECT id, central_pos FROM records ORDER BY central_pos").fetchall()
+    assert [p for _, p in rows] == list(range(602))
+    mem = MemoryTree()
+    for rid, _ in rows:
+        mem.append(bytes.fromhex(rid))
+    assert first.tree_root() == second.tree_root() == mem.root()
+    assert first.verify_all() == []
