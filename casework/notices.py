@@ -141,7 +141,7 @@ def _masked_id(person: Mapping[str, Any]) -> str:
 def _people(state: CaseState) -> list[Field]:
     applicant = state.applicant
     id_label = "统一社会信用代码" if applicant.get("id_type") == "credit_code" else "证件号码"
-    fields = [Field("applicant", "申请人", str(applicant.get("name", "")))]
+    fields = []  # the name itself is Notice.applicant, printed once by the layout
     if _masked_id(applicant):
         fields.append(Field("applicant_id", id_label, _masked_id(applicant)))
     if applicant.get("phone"):
@@ -387,7 +387,7 @@ def refusal_notice(state: CaseState, *, names: Mapping[str, str] | None = None, 
     6 months)."""
     step = _require(state, TITLES["refusal"], "refused")
     lines = [f"您于{_cn(state.received_time.date() if state.received_time else None)}提出的"
-             f"“{state.item.get('name', '')}”申请，经审查，决定不予受理。", f"理由：{state.reason}", RIGHTS]
+             f"“{state.item.get('name', '')}”申请，经审查，决定不予受理，理由及救济途径见上。"]
     return Notice(**_base(state, "refusal", step, names, catalogue),
                   fields=tuple([*_item_fields(state), *_people(state), Field("reason", "不予受理理由", state.reason or ""),
                                 Field("rights", "救济途径", RIGHTS)]),
@@ -454,14 +454,13 @@ def guide_sheet(card: Card, catalogue: Any, *, place: str | None = None) -> Noti
                          f"{window.code} {window.name}（{window.place}）", limit, note])
             first = False
     fields = [Field("card", "服务卡号", card.number), Field("project", "项目名称", card.project),
-              Field("project_type", "项目类型", ptype.name), Field("applicant", "申请单位", card.applicant),
-              Field("investment", "投资额（万元）", _wan(card.investment_fen))]
+              Field("project_type", "项目类型", ptype.name), Field("investment", "投资额（万元）", _wan(card.investment_fen))]
     if card.credit_code:
         fields.append(Field("credit_code", "统一社会信用代码", mask_credit_code(card.credit_code)))
     if card.contact:
         fields.append(Field("contact", "联系人", card.contact + (f"（{mask_phone(card.phone)}）" if card.phone else "")))
     lines = ["请持服务卡按下表顺序到各窗口办理；同一步骤的事项可同时办理，标“联办”的由相关部门联合办理。",
-             "各窗口凭卡号登记办件，办理进度可扫描二维码查询；所有收费统一到结算中心缴纳。"]
+             "各窗口凭服务卡号登记办件，各事项办理进度可凭卡号或各事项受理回执查询；所有收费统一到结算中心缴纳。"]
     return Notice(kind="guide", title=TITLES["guide"], number=card.number, case="", date=card.issued_on,
                   place=place or f"{catalogue.centre.name}一卡通服务窗口", applicant=card.applicant,
                   fields=tuple(fields), lines=tuple(lines),
