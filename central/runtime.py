@@ -1,0 +1,286 @@
+"""The running central: its key, its record log, its projections and the rules it acts by.
+
+One `Central` per data folder and process. It owns the LogStore (one SQLite connection shared by
+the server's threads behind the store's lock), registers the projectors that keep central's
+tables in step with the log, and is the only way central's pages sign anything: every step and
+every fen becomes a signed record through `sign` or `act`.
+
+The catalogue and the holiday calendar are read from the newest `catalogue.published` and
+`calendar.year` records, cached by record id, so a published edit takes effect on the next request
+with no restart and exactly as the nodes will see it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlite_utils import Database
+
+from casework.calendar import WorkCalendar
+from casework.case_events import PREFIX
+from casework.case_state import CaseState, Status
+from casework.cases import Event, check_event, fold, new_event_body
+from casework.catalogue import Catalogue
+from casework.identity import mask_name
+from central import board_store, card_store, settlement_store, sms_store
+from central.config import CentralConfig
+from central.datadir import DataDir
+from store import accounts, counters
+from store import calendar as store_calendar
+from store import catalogue as store_catalogue
+from store import directory as store_directory
+from sync.envelope import Record, parse_record
+from sync.keys import NodeKey
+from sync.logstore import LogStore
+
+CHINA = dt.timezone(dt.timedelta(hours=8))
+CONFIG_KINDS = ("catalogue.published", "calendar.year", "staff.account", "node.", "directory.")
+_WORKING_STATUSES = {Status.RECEIVED, Status.WAITING_SUPPLEMENT, Status.ACCEPTED, Status.PROMISED, Status.PAUSED,
+                     Status.FORWARDED, Status.FINISHED, Status.LICENCE_ISSUED}
+_TIMED_STATUSES = {Status.ACCEPTED, Status.PROMISED, Status.PAUSED}
+
+
+def china_now() -> dt.datetime:
+    return dt.datetime.now(CHINA)
+
+
+def china_day(iso_time: str) -> str:
+    """The China-time date of an ISO time (records carry offsets); '' if unreadable."""
+    try:
+        parsed = dt.datetime.fromisoformat(iso_time)
+    except (TypeError, ValueError):
+        return ""
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(CHINA)
+    return parsed.date().isoformat()
+
+
+def ensure_schemas(db: Database) -> None:
+    for module in (accounts, counters, store_calendar, store_catalogue, store_directory):
+        module.ensure_schema(db)
+    board_store.ensure_schema(db)
+    settlement_store.ensure_schema(db)
+    card_store.ensure_schema(db)
+    sms_store.ensure_schema(db)
+
+
+class Central:
+    """See the module docstring."""
+
+    def __init__(self, data: DataDir, *, clock: Callable[[], dt.datetime] = china_now) -> None:
+        self.data = data
+        self.config: CentralConfig = data.config()
+        self.key = NodeKey.load(data.key)
+        self.clock = clock
+        self.log = LogStore.open(data.db, network=self.config.network, origin="C", signer=self.key)
+        ensure_schemas(self.log.db)
+        self._numbers = threading.RLock()
+        self._cache: dict[str, tuple[str, Any]] = {}
+        self.log.register_projector(self._project)
+
+    def close(self) -> None:
+        self.log.close()
+
+    # --- time -----------------------------------------------------------------------------------
+
+    def now(self) -> dt.datetime:
+        return self.clock().astimezone(CHINA)
+
+    def today(self) -> dt.date:
+        return self.now().date()
+
+    def now_iso(self) -> str:
+        return self.now().isoformat(timespec="seconds")
+
+    # --- configuration from records ---------------------------------------------------------------
+
+    def catalogue(self) -> Catalogue:
+        with self.log._lock:
+            catalogue = store_catalogue.current_catalogue(self.log.db)
+        if catalogue is None:
+            raise LookupError("no catalogue has been published yet (run `bianmin central init`)")
+        return catalogue
+
+    def catalogue_version(self) -> int:
+        with self.log._lock:
+            return store_catalogue.current_version(self.log.db) or 0
+
+    def calendar(self) -> WorkCalendar:
+        with self.log._lock:
+            return store_calendar.work_calendar(self.log.db)
+
+    def records_of_kind(self, kind: str) -> list[tuple[Record, str]]:
+        """Every record of `kind` with central's receipt time, oldest first."""
+        with self.log._lock:
+            rows = self.log.db.execute("SELECT raw, sig, received_at FROM records WHERE kind = ? ORDER BY pos",
+                                       [kind]).fetchall()
+        return [(parse_record(raw, sig), at) for raw, sig, at in rows]
+
+    # --- signing ------------------------------------------------------------------------------------
+
+    def sign(self, kind: str, body: dict[str, Any]) -> Record:
+        return self.log.append(kind, body, time=self.now_iso())
+
+    def sign_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[Record]:
+        return self.log.append_many(items, time=self.now_iso())
+
+    # --- numbers ------------------------------------------------------------------------------------
+
+    def next_number(self, kind: str) -> str:
+        """The next case | card | payment number of central today (store.counters: never twice)."""
+        with self.log.transaction() as db:
+            return counters.next_number(db, kind, "C", self.today()).text
+
+    # --- cases --------------------------------------------------------------------------------------
+
+    def case_events(self, number: str, db: Database | None = None) -> list[Event]:
+        if db is None:
+            with self.log._lock:
+                rows = board_store.event_rows(self.log.db, number)
+        else:
+            rows = board_store.event_rows(db, number)
+        events = []
+        for rid, origin, seq, kind, raw, _sig, origin_time, received_at in rows:
+            body = json.loads(raw)["body"]
+            events.append(Event(id=rid, origin=origin, seq=seq, kind=kind, body=body, origin_time=origin_time,
+                                received_time=None if origin == "C" else received_at))
+        return events
+
+    def fold(self, number: str) -> CaseState | None:
+        events = self.case_events(number)
+        if not events:
+            return None
+        return fold(events, calendar=self.calendar())
+
+    def act(self, number: str, kind: str, *, window: str | None, staff: str, **fields: Any) -> Record:
+        """Sign one case event as central (at `window`, or the centre as a whole), after the same
+        checks the fold will make, so a refused action never becomes a record. Raises RuleError."""
+        with self._numbers:  # one action at a time: `after` must be the heads this action saw
+            state = self.fold(number) or CaseState()
+            name = kind if kind.startswith(PREFIX) else PREFIX + kind
+            after = () if name == "case.received" else state.heads
+            body = new_event_body(name, case=number, after=list(after), window=window, staff=staff, **fields)
+            place = f"window:{window}" if window else "central"
+            check_event(state, place, name, body, calendar=self.calendar(), time=self.now().replace(tzinfo=None))
+            return self.sign(name, body)
+
+    def act_many(self, number: str, steps: list[tuple[str, dict[str, Any]]], *, window: str | None,
+                 staff: str) -> list[Record]:
+        """Several events in a row (finish + licence + delivery at once for an immediate case)."""
+        return [self.act(number, kind, window=window, staff=staff, **fields) for kind, fields in steps]
+
+    # --- projection -------------------------------------------------------------------------------
+
+    def _project(self, db: Database, record: Record) -> None:
+        kind = record.kind
+        for project in (store_catalogue.project, store_calendar.project, counters.project):
+            project(db, record)
+        store_directory.project(db, record)
+        if kind == "staff.account":
+            with contextlib.suppress(accounts.AccountError):  # central signed it; never break the log for it
+                accounts.project(db, record.body)
+        elif kind.startswith(PREFIX):
+            case = record.body.get("case") if isinstance(record.body, dict) else None
+            if isinstance(case, str) and case:
+                board_store.add_event(db, case, record.id)
+                self._project_case(db, case, record)
+        elif kind == "card.registered":
+            card_store.project(db, record.id, china_day(record.time), record.body)
+        elif kind == "settlement.refund_requested":
+            b = record.body
+            settlement_store.add_refund_request(db, request=record.id, case=b["case"], assessment=b["assessment"],
+                                                amount_fen=b["amount_fen"], reason=b["reason"],
+                                                requested_by=b.get("staff", ""), day=china_day(record.time))
+
+    def _project_case(self, db: Database, case: str, record: Record) -> None:
+        events = self.case_events(case, db)
+        state = fold(events, calendar=self.calendar())
+        if state.number is None:
+            return  # only pending or conflicting events so far: shown when the receipt arrives
+        item = state.item
+        applied = {step.event.id: step for step in state.timeline}
+        joint_asked: set[str] = set()
+        joint_answered: set[str] = set()
+        for step in state.timeline:
+            body = step.event.body
+            if step.event.kind == "case.note_added":
+                joint_asked.update(w for w in body.get("joint_request", []) if isinstance(w, str))
+                if isinstance(body.get("joint_opinion"), str):
+                    joint_answered.add(body["joint_opinion"])
+        joint = " ".join(sorted(joint_asked - joint_answered))
+        holder = state.holder or ""
+        queue = state.pending_handover if state.status is Status.FORWARDED and state.pending_handover else holder
+        timed = state.status in _TIMED_STATUSES or (state.status is Status.FORWARDED
+                                                    and state.status_before_forward in _TIMED_STATUSES)
+        due = state.due_date.isoformat() if state.due_date and timed else board_store.NO_DUE
+        origin = state.received_at or ""
+        node = origin.split(":", 1)[1] if origin.startswith("node:") else ""
+        phone = state.applicant.get("phone") or (state.proxy or {}).get("phone")
+        board_store.upsert(db, {
+            "number": case, "item_code": str(item.get("code", "")), "item_name": str(item.get("name", "")),
+            "item_kind": str(item.get("kind", "")), "department": str(item.get("department") or ""),
+            "window": str(item.get("window") or ""), "holder": holder, "queue": queue,
+            "status": state.status.value, "open": int(state.status in _WORKING_STATUSES),
+            "green": int(bool(state.card)), "node": node, "received_day": state.received_time.date().isoformat() if state.received_time else "",
+            "due_sort": due, "card": state.card, "applicant": mask_name(str(state.applicant.get("name", ""))),
+            "phone": phone, "conflicts": len(state.conflicts), "outstanding_fen": state.outstanding_fen,
+            "pre_fee_unpaid": int(state.pre_fee_unpaid), "joint": f" {joint} " if joint else "",
+            "updated_at": record.time,
+        })
+        self._project_fees(db, case, state, applied)
+        if record.id in applied:
+            self._queue_sms(db, case, state, record, phone)
+
+    def _project_fees(self, db: Database, case: str, state: CaseState, applied: dict[str, Any]) -> None:
+        window = str(state.item.get("window") or "")
+        department = str(state.item.get("department") or "")
+        for event_id, step in applied.items():
+            event = step.event
+            body = event.body
+            if event.kind == "case.fee_assessed":
+                lines = body["lines"]
+                settlement_store.add_notice(
+                    db, assessment=event_id, case=case, number=str(body.get("notice") or event_id[:16]),
+                    window=window, department=department, total_fen=sum(x["amount_fen"] for x in lines),
+                    pre_fee_fen=sum(x["amount_fen"] for x in lines if x.get("pre_fee")),
+                    day=china_day(event.origin_time), lines=json.dumps(lines, ensure_ascii=False))
+            elif event.kind in ("case.fee_paid", "case.fee_refunded"):
+                paid = event.kind == "case.fee_paid"
+                settlement_store.add_entry(
+                    db, record_id=event_id, case=case, assessment=body["assessment"],
+                    kind="paid" if paid else "refunded", amount_fen=body["amount_fen"],
+                    method=str(body.get("method", "")), reference=str(body.get("reference", "")),
+                    receipt=str(body.get("receipt", "")), cashier=str(body.get("staff", "")),
+                    approved_by=str(body.get("approved_by", "")), day=china_day(event.origin_time),
+                    time=event.origin_time)
+                if not paid and isinstance(body.get("request"), str):
+                    settlement_store.close_refund_request(db, body["request"], event_id,
+                                                          str(body.get("approved_by", "")))
+
+    def _queue_sms(self, db: Database, case: str, state: CaseState, record: Record, phone: Any) -> None:
+        from central import sms  # the texts live with the adapter
+
+        if not isinstance(phone, str) or not phone:
+            return
+        message = sms.message_for(record.kind, state)
+        if message is None:
+            return
+        reason, text = message
+        dedupe = f"{case}:{reason}" if reason != "supplement" else f"{case}:{reason}:{record.id[:16]}"
+        sms_store.enqueue(db, dedupe=dedupe, case=case, phone=phone, text=text, reason=reason, now=time.time())
+
+    def rebuild(self) -> int:
+        """Drop and replay central's projections from the log."""
+        def reset(db: Database) -> None:
+            for module in (counters, store_calendar, store_catalogue, store_directory):
+                module.reset(db)
+            board_store.reset(db)
+            settlement_store.reset(db)
+            card_store.reset(db)
+        return self.log.rebuild_projections(reset)
