@@ -623,6 +623,15 @@ class LogStore:
             row = self.db.conn.execute("SELECT raw, sig FROM records WHERE id = ?", (record_id,)).fetchone()
         return _trusted(row[0], row[1]) if row else None
 
+    def received_at(self, record_id: str) -> str | None:
+        """When this store received the record (UTC ISO 8601): at central, the legal receipt time.
+
+        Projectors may call it: the record is already stored when they run, in the same transaction.
+        """
+        with self._lock:
+            row = self.db.conn.execute("SELECT received_at FROM records WHERE id = ?", (record_id,)).fetchone()
+        return row[0] if row else None
+
     def stored(self, record_id: str) -> Stored | None:
         with self._lock:
             row = self.db.conn.execute("SELECT pos, central_pos, received_at, raw, sig FROM records WHERE id = ?",

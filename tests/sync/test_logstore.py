@@ -449,3 +449,13 @@ def test_two_writers_on_one_file_keep_one_log(tmp_path: Path) -> None:
         mem.append(bytes.fromhex(rid))
     assert first.tree_root() == second.tree_root() == mem.root()
     assert first.verify_all() == []
+
+
+def test_projectors_see_the_receipt_time(tmp_path: Path) -> None:
+    stamps = iter(["2026-03-02T01:00:00.000000+00:00", "2026-03-02T02:00:00.000000+00:00"])
+    store = LogStore.open(tmp_path / "c.sqlite", network=NET, origin="C", signer=CENTRAL, clock=lambda: next(stamps))
+    seen = []
+    store.register_projector(lambda db, r: seen.append(store.received_at(r.id)))
+    enrol(store, "T0001", TOWN)
+    store.ingest(chain(TOWN, "T0001", 1))
+    assert seen == ["2026-03-02T01:00:00.000000+00:00", "2026-03-02T02:00:00.000000+00:00"]
