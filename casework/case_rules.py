@@ -69,7 +69,8 @@ ACTION_ORDER = (
     "withdrawn", "fee_assessed", "fee_paid", "fee_refunded", "material_added", "note_added", "evaluated",
 )
 
-_NO_CALENDAR = WorkCalendar([])  # weekends only, every result provisional
+#: Without calendar data: weekends only, and every date it gives is marked provisional.
+NO_CALENDAR = WorkCalendar([])
 
 
 def _fail(code: str, msgid: str, **params: Any) -> RuleError:
@@ -145,7 +146,7 @@ def _known(state: CaseState, names: tuple[str, ...]) -> None:
 
 
 def check_against_state(state: CaseState, place: str, name: str, body: Mapping[str, Any],
-                        time: dt.datetime | None = None, calendar: WorkCalendar | None = None) -> None:
+                        calendar: WorkCalendar | None = None) -> None:
     """Raise RuleError if the (well-formed) body contradicts the case as it stands."""
     if name == "received":
         return
@@ -212,7 +213,7 @@ def check_against_state(state: CaseState, place: str, name: str, body: Mapping[s
 
 
 def check_event(state: CaseState, place: str, kind: str, body: Any, *,
-                calendar: WorkCalendar | None = None, time: dt.datetime | None = None) -> None:
+                calendar: WorkCalendar | None = None) -> None:
     """Everything the fold will check of a new event, so an app can refuse before signing."""
     name = kind[len(PREFIX):] if kind.startswith(PREFIX) else kind
     check_body(name, body)
@@ -220,7 +221,7 @@ def check_event(state: CaseState, place: str, kind: str, body: Any, *,
         raise _fail("wrong_case", N_("The event is for case %(other)s, not %(case)s."),
                     other=str(body["case"])[:40], case=state.number)
     check_actor(state, place, name)
-    check_against_state(state, place, name, body, time, calendar)
+    check_against_state(state, place, name, body, calendar)
 
 
 # -- applying -------------------------------------------------------------------------------

@@ -133,6 +133,11 @@ class Step:
     time: dt.datetime | None
     clock_corrected: bool  # the author's clock disagreed with causality and was clamped
 
+    @property
+    def clock_doubtful(self) -> bool:
+        """No usable time, or one before the system could exist (a PC reset to 1970)."""
+        return self.time is None or self.time.year < 2001
+
 
 @dataclass
 class CaseState:
@@ -178,6 +183,11 @@ class CaseState:
     last_status_event: str | None = None
 
     # -- derived facts ----------------------------------------------------------------------
+    @property
+    def item_code(self) -> str | None:
+        code = self.item.get("code") if isinstance(self.item, dict) else None
+        return code if isinstance(code, str) else None
+
     @property
     def materials(self) -> tuple[dict[str, Any], ...]:
         items = self.item.get("materials") if isinstance(self.item, dict) else None

@@ -54,7 +54,7 @@ from casework.case_events import (
     place_of,
 )
 from casework.case_rules import (
-    _NO_CALENDAR,
+    NO_CALENDAR,
     allowed_actions,
     apply,
     check_actor,
@@ -67,7 +67,7 @@ from casework.messages import N_, RuleError
 
 __all__ = [
     "CLOSED", "KINDS", "STATUS_KINDS", "CaseState", "Conflict", "Event", "Pending", "Status", "Step",
-    "allowed_actions", "check_event", "fold", "item_snapshot", "new_event_body",
+    "allowed_actions", "check_event", "fold", "item_snapshot", "new_event_body", "place_of",
 ]
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -178,7 +178,7 @@ def fold(events: Iterable[Event], *, calendar: WorkCalendar | None = None, catal
             "causal_cycle", N_("The event's earlier events refer back to it; its order cannot be known."))))
 
     real_calendar = calendar is not None
-    cal = calendar if calendar is not None else _NO_CALENDAR
+    cal = calendar if calendar is not None else NO_CALENDAR
     state = CaseState()
     position: dict[str, int] = {}
     ancestors: dict[str, int] = {}  # bitsets over positions: who each event had seen
@@ -249,5 +249,5 @@ def _judge(state: CaseState, event: Event, step: Step, seen: int, position: Mapp
         raise RuleError("concurrent_change", N_("The status was changed without knowing of an earlier change "
                                                 "(%(other)s) made elsewhere."), other=last[:12])
     check_actor(state, place, name)
-    check_against_state(state, place, name, body, step.time, calendar)
+    check_against_state(state, place, name, body, calendar)
     apply(state, step, name, body, calendar)
