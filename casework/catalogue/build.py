@@ -191,6 +191,10 @@ def _check_items(sections: Sections, departments: dict[str, Entry], windows: dic
         dept = data.get("department")
         if dept is not None and dept not in departments:
             problems.add(file, f"{where}.department", f"unknown department {dept!r}")
+        code = data.get("code")
+        if code is not None and dept is not None and not code.startswith(dept.upper()):
+            problems.add(file, f"{where}.code",
+                         f"{code!r} should start with its department's code in capitals ({dept.upper()}...)")
         with_items.add(dept)
         window_code = data.get("window")
         window = windows.get(window_code) if window_code is not None else None

@@ -8,6 +8,8 @@ allowed values, unknown keys, defaults); cross-references between records live i
 
 from __future__ import annotations
 
+import difflib
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +36,7 @@ class Field:
     choices: tuple[str, ...] = ()
     nonempty: bool = False
     minimum: int | None = None
+    pattern: str = ""  # a regular expression the whole text must match (codes)
     spec: tuple[Field, ...] = field(default=())
 
 
@@ -73,7 +76,9 @@ def check(record: Any, spec: tuple[Field, ...], file: str, where: str, problems:
     known = {f.name for f in spec}
     for key in record:
         if key not in known:
-            problems.add(file, f"{where}.{key}", f"unknown key (known keys: {', '.join(sorted(known))})")
+            guess = difflib.get_close_matches(str(key), sorted(known), n=1)
+            hint = f"did you mean {guess[0]!r}?" if guess else f"known keys: {', '.join(sorted(known))}"
+            problems.add(file, f"{where}.{key}", f"unknown key ({hint})")
     out: dict[str, Any] = {}
     for f in spec:
         path = f"{where}.{f.name}"
@@ -106,6 +111,9 @@ def _check_value(value: Any, f: Field, file: str, path: str, problems: Problems)
             return None
         if f.choices and value not in f.choices:
             problems.add(file, path, f"{value!r} is not one of {', '.join(f.choices)}")
+            return None
+        if f.pattern and not re.fullmatch(f.pattern, value):
+            problems.add(file, path, f"{value!r} is not a valid code ({PATTERN_HELP[f.pattern]})")
             return None
         return value
     if f.type == "int":
@@ -160,6 +168,13 @@ def _check_strs(value: Any, f: Field, file: str, path: str, problems: Problems) 
     return out
 
 
+DEPARTMENT_CODE = r"[a-z][a-z0-9]{1,11}"
+CODE = r"[A-Z][A-Z0-9]{1,15}"
+PATTERN_HELP = {
+    DEPARTMENT_CODE: "2-12 lower-case letters or digits, e.g. scjg; it is also the items file's name",
+    CODE: "2-16 capital letters or digits, e.g. SCJG001",
+}
+
 CENTRE = (
     Field("name", "str", nonempty=True),
     Field("address", "str", nonempty=True),
@@ -167,14 +182,14 @@ CENTRE = (
 )
 
 DEPARTMENT = (
-    Field("code", "str", nonempty=True),
+    Field("code", "str", nonempty=True, pattern=DEPARTMENT_CODE),
     Field("name", "str", nonempty=True),
     Field("kind", "str", choices=DEPARTMENT_KINDS),
     Field("summary", "str", required=False),
 )
 
 WINDOW = (
-    Field("code", "str", nonempty=True),
+    Field("code", "str", nonempty=True, pattern=CODE),
     Field("name", "str", nonempty=True),
     Field("kind", "str", choices=WINDOW_KINDS),
     Field("departments", "strs", required=False),
@@ -192,7 +207,7 @@ MATERIAL = (
 )
 
 ITEM = (
-    Field("code", "str", nonempty=True),
+    Field("code", "str", nonempty=True, pattern=CODE),
     Field("name", "str", nonempty=True),
     Field("window", "str", nonempty=True),
     Field("kind", "str", choices=KINDS),
@@ -222,7 +237,7 @@ STEP = (
 )
 
 PROJECT_TYPE = (
-    Field("code", "str", nonempty=True),
+    Field("code", "str", nonempty=True, pattern=CODE),
     Field("name", "str", nonempty=True),
     Field("description", "str", required=False),
     Field("min_investment_fen", "int", required=False, minimum=0),

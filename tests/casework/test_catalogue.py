@@ -212,7 +212,7 @@ def test_many_problems_at_once_are_all_reported(data_copy: Path) -> None:
         "items/scjg.toml: item[SCJG001].window: unknown window 'W99'",
         "items/scjg.toml: item[SCJG008].promised_limit_days: promised limit 12 is longer than the legal limit 10",
         "items/scjg.toml: item[SCJG010].code: duplicate item code 'SCJG010'",
-        "items/ga.toml: item[GA005].materails: unknown key",
+        "items/ga.toml: item[GA005].materails: unknown key (did you mean 'materials'?)",
         "items/ga.toml: item[GA012].promised_limit_days: an immediate item (即办件) is finished on the spot",
         "items/ga.toml: item[GA003].materials[1].form: 'copies' is not one of original, copy, original_and_copy",
         "items/rsj.toml: item[RSJ001].receive_tiers[1]: 'county' is not one of village, town, city",
@@ -247,6 +247,9 @@ def test_rules_about_kinds_tiers_windows_and_materials(data_copy: Path) -> None:
          'legal_limit_days = 30\npromised_limit_days = 0')
     edit(items / "gxj.toml", "[[item]]", 'department = "gxj"\n[[item]]')
     (items / "nosuch.toml").write_text("", encoding="utf-8")
+    edit(items / "scjg.toml", 'code = "SCJG012"', 'code = "scjg 12"')
+    edit(items / "scjg.toml", 'code = "SCJG011"', 'code = "GA999"')
+    edit(data_copy / "departments.toml", 'code = "dx"', 'code = "DX"')
     problems = problems_of(data_copy)
     expected = [
         "items/fgw.toml: item[FGW002].handle_tier: a reported item (上报件) goes up through the city",
@@ -256,6 +259,9 @@ def test_rules_about_kinds_tiers_windows_and_materials(data_copy: Path) -> None:
         "items/gxj.toml: department: unknown top-level key",
         "items/nosuch.toml: (file): no department with code 'nosuch'",
         "items/nosuch.toml: item: no [[item]] tables",
+        "items/scjg.toml: item[scjg 12].code: 'scjg 12' is not a valid code (2-16 capital letters or digits",
+        "items/scjg.toml: item[GA999].code: 'GA999' should start with its department's code in capitals (SCJG...)",
+        "departments.toml: department[DX].code: 'DX' is not a valid code (2-12 lower-case letters",
     ]
     missing = [text for text in expected if not any(p.startswith(text) for p in problems)]
     assert not missing, "\n".join(["missing:", *missing, "got:", *problems])
