@@ -239,6 +239,13 @@ class CaseState:
         """A pre-fee is assessed and unpaid: the case may not be accepted yet."""
         return any(a.pre_fee_fen > 0 and a.paid_fen == 0 for a in self.assessments)
 
+    def gap_overdue(self, today: dt.date) -> bool:
+        """A tolerated-gap commitment has passed its deadline with materials still owed: the
+        holder should end the case (return it); supervision shows it until then."""
+        if self.gap is None or self.closed or today <= self.gap.deadline:
+            return False
+        return any(m not in self.materials_provided for m in self.gap.materials)
+
     @property
     def bad_review(self) -> bool:
         return any(e.bad for e in self.evaluations)

@@ -460,3 +460,45 @@ def test_promise_beyond_the_legal_limit_is_a_conflict(calendar: WorkCalendar) ->
     desk.add("C", "accepted", "2026-03-02T10:00:00", window=WINDOW)
     desk.add("C", "promised", "2026-04-30T10:00:00", window=WINDOW, due_date="2026-04-30")
     assert codes(desk.fold(calendar=calendar)) == ["promise_beyond_legal_limit"]
+
+
+def test_gap_overdue_until_the_material_comes() -> None:
+    desk = Desk()
+    received(desk, materials=["申请表", "土地证明"])
+    desk.add("C", "accepted", "2026-03-02T11:00:00", window=WINDOW, gap=["设计方案"], due_date="2026-03-16",
+             commitment={"signed_by": "王秀英", "text": "后补", "deadline": "2026-03-10"})
+    state = desk.fold()
+    assert not state.gap_overdue(dt.date(2026, 3, 10)) and state.gap_overdue(dt.date(2026, 3, 11))
+    desk.add(VILLAGE, "material_added", "2026-03-09T11:00:00", material="设计方案")
+    assert not desk.fold().gap_overdue(dt.date(2026, 3, 11))
+
+
+def test_settlement_centre_sees_payment_actions_only_when_something_is_due() -> None:
+    desk = Desk()
+    received(desk)
+    settlement = "window:W70"
+    assert "case.fee_paid" not in allowed_actions(desk.fold(), settlement)
+    assessed = desk.add("C", "fee_assessed", "2026-03-02T10:10:00", window=WINDOW,
+                        lines=[{"fee": "F0101", "name": "登记费", "amount_fen": 8000, "pre_fee": False}])
+    state = desk.fold()
+    assert "case.fee_paid" in allowed_actions(state, settlement)
+    assert "case.fee_paid" not in allowed_actions(state, f"node:{TOWN}")
+    assert "case.accepted" not in allowed_actions(state, settlement)  # not the holder
+    desk.add("C", "fee_paid", "2026-03-02T10:20:00", window="W70", assessment=assessed.id, amount_fen=8000)
+    actions = allowed_actions(desk.fold(), settlement)
+    assert "case.fee_paid" not in actions and "case.fee_refunded" in actions
+
+
+def test_times_are_clamped_by_causality_and_central_receipt() -> None:
+    desk = Desk()
+    received(desk, VILLAGE, item=IMMEDIATE_ITEM, materials=["身份证", "照片"])
+    accepted = desk.add(VILLAGE, "accepted", "2031-01-01T09:00:00")  # a PC clock years ahead
+    late = Event.from_dict({"id": accepted.id, "origin": VILLAGE, "seq": accepted.seq, "kind": accepted.kind,
+                            "body": accepted.body, "origin_time": accepted.origin_time,
+                            "received_time": "2026-03-02T12:00:00+08:00"})
+    state = fold([desk.events[0], late], calendar=WorkCalendar.packaged())
+    step = state.timeline[-1]
+    assert step.time == dt.datetime(2026, 3, 2, 12, 0) and step.clock_corrected and not step.clock_doubtful
+    assert state.due_date == dt.date(2026, 3, 2) and not state.due_provisional
+    reset = fold([Event("ab", VILLAGE, 1, "case.received", desk.events[0].body, "1970-01-01T00:00:00")])
+    assert reset.timeline[0].clock_doubtful
