@@ -80,7 +80,7 @@ def update() -> None:
         extract(out=pot)
         CommandLineInterface().run(
             ["pybabel", "-q", "update", "-i", str(pot), "-o", str(PO), "-l", "zh", "--no-fuzzy-matching",
-             "--ignore-obsolete", "--omit-header", "--no-wrap"]
+             "--ignore-obsolete", "--no-wrap"]
         )
 
 
