@@ -50,10 +50,10 @@ PAGE = """{% extends "base.html" %}{% import "macros.html" as ui with context %}
 {% if form %}{{ ui.error_summary(errors) }}<form method="post" class="form" id="the-form">{{ ui.csrf_field() }}
 {{ ui.field('applicant', _('Applicant'), values, errors, required=true) }}
 {{ ui.field('id_number', _('ID number'), values, errors, required=true) }}
-{{ ui.textarea('remark', _('Remark'), values, errors) }}
-<div class="actions"><button type="submit" class="button primary">{{ _('Save') }}</button></div></form>{% endif %}
+{{ ui.textarea('remark', _('Note'), values, errors) }}
+<div class="actions"><button type="submit" class="button primary">保存</button></div></form>{% endif %}
 {% if rows %}{{ ui.table([('case', _('Case number')), ('name', _('Applicant')), ('id', _('ID number')),
- ('fee', _('Fee'), 'money'), ('date', _('Date'))], rows) }}{% endif %}
+ ('fee', _('Fees'), 'money'), ('date', _('Received'))], rows) }}{% endif %}
 {% endblock %}"""
 
 
@@ -126,7 +126,7 @@ def make_app(data_dir: Path, **config: Any) -> Flask:
                 errors["id_number"] = gettext("ID number")
             if not errors:
                 app.config.setdefault("SAVED", []).append(request.form.to_dict())
-                flash(gettext("Saved"), "success")
+                flash(gettext("Saved: %(what)s.", what=request.form["applicant"]), "success")
                 return redirect(url_for("form"))
         return render_template_string(PAGE, title=gettext("New application"), form=True,
                                       values=request.form, errors=errors), 400 if errors else 200
