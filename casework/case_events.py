@@ -60,7 +60,8 @@ The kinds and their own fields (`?` = optional):
 `case.fee_paid` - at the settlement centre: assessment: id of the fee_assessed event, amount_fen
     (must equal that assessment's total), receipt?: number.
 `case.fee_refunded` - assessment: id, amount_fen (<= what was paid on it), reason (required).
-`case.note_added` - text.
+`case.note_added` - text; settles?: [ids of conflicting events] the note settles (the holder or
+    central only: a person looked at the conflict and decided; the event stays unapplied).
 `case.material_added` - material: a name (one of the snapshot's, or another document),
     sha256?: a scan's blob.
 
@@ -401,6 +402,14 @@ def _check_material_added(body: Mapping[str, Any]) -> None:
         raise _malformed("sha256", N_("The field %(field)s must be a SHA-256 in hex."))
 
 
+def _check_note(body: Mapping[str, Any]) -> None:
+    text(body, "text")
+    settles = body.get("settles")
+    if settles is not None and not (isinstance(settles, list) and settles
+                                    and all(isinstance(v, str) and _HEX.match(v) for v in settles)):
+        raise _malformed("settles", N_("The field %(field)s must list the ids of conflicting events."))
+
+
 _CHECKS: dict[str, Any] = {
     "received": _check_received,
     "supplement_requested": _check_supplement_requested,
@@ -421,7 +430,7 @@ _CHECKS: dict[str, Any] = {
     "fee_assessed": _check_fee_assessed,
     "fee_paid": _check_fee_paid,
     "fee_refunded": _check_fee_refunded,
-    "note_added": lambda b: text(b, "text"),
+    "note_added": _check_note,
     "material_added": _check_material_added,
 }
 

@@ -193,6 +193,13 @@ def check_against_state(state: CaseState, place: str, name: str, body: Mapping[s
             if owed:
                 raise _fail("gap_not_supplied", N_("The committed materials %(names)s have not been supplied."),
                             names="、".join(owed))
+    elif name == "note_added" and body.get("settles"):
+        if place != state.holder and not _is_central(place):
+            raise _fail("not_settler", N_("Only the case's holder or the city centre may settle a conflict."))
+        unknown = [i for i in body["settles"] if i not in {c.event_id for c in state.conflicts}]
+        if unknown:
+            raise _fail("unknown_conflict", N_("There is no conflict %(ids)s on this case to settle."),
+                        ids=", ".join(i[:12] for i in unknown))
     elif name == "forwarded":
         if body["to"] == place:
             raise _fail("forward_to_self", N_("A case cannot be forwarded to the place that holds it."))
@@ -326,6 +333,9 @@ def apply(state: CaseState, step: Step, name: str, body: Mapping[str, Any], cale
     elif name == "note_added":
         state.notes = (*state.notes, Note(event_id, place, body["text"],
                                           time.isoformat(timespec="minutes") if time else ""))
+        settles = set(body.get("settles") or ())
+        state.conflicts = tuple(replace(c, settled_by=event_id) if c.event_id in settles and c.settled_by is None
+                                else c for c in state.conflicts)
     elif name == "material_added":
         if state.material(body["material"]):
             provided.add(body["material"])

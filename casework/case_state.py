@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from casework.case_events import Event
+from casework.messages import N_
 
 
 class Status(StrEnum):
@@ -33,6 +34,16 @@ class Status(StrEnum):
     WITHDRAWN = "withdrawn"            # the applicant withdrew
 
 
+#: English msgids of the statuses, for screens to translate (casework.notices prints Chinese).
+STATUS_MSGIDS = {
+    Status.NONE: N_("Not received"), Status.RECEIVED: N_("Received"),
+    Status.WAITING_SUPPLEMENT: N_("Waiting for materials"), Status.ACCEPTED: N_("Accepted"),
+    Status.PROMISED: N_("In progress (promised)"), Status.PAUSED: N_("Clock paused"),
+    Status.FORWARDED: N_("Forwarded, awaiting hand-over"), Status.FINISHED: N_("Finished"),
+    Status.LICENCE_ISSUED: N_("Licence issued"), Status.DELIVERED: N_("Delivered"),
+    Status.REFUSED: N_("Refused"), Status.RETURNED: N_("Returned"), Status.WITHDRAWN: N_("Withdrawn"),
+}
+
 #: Statuses after which only notes, materials, evaluations and fee settlement may follow.
 CLOSED = frozenset({Status.DELIVERED, Status.REFUSED, Status.RETURNED, Status.WITHDRAWN})
 
@@ -50,6 +61,7 @@ class Conflict:
     code: str
     msgid: str
     params: dict[str, Any] = field(default_factory=dict)
+    settled_by: str | None = None  # the note (event id) in which a person settled it
 
     def english(self) -> str:
         return self.msgid % self.params if self.params else self.msgid
@@ -249,6 +261,11 @@ class CaseState:
     @property
     def bad_review(self) -> bool:
         return any(e.bad for e in self.evaluations)
+
+    @property
+    def open_conflicts(self) -> tuple[Conflict, ...]:
+        """Conflicts no one has settled yet: what a person still has to look at."""
+        return tuple(c for c in self.conflicts if c.settled_by is None)
 
     @property
     def closed(self) -> bool:

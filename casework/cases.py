@@ -179,7 +179,7 @@ def fold(events: Iterable[Event], *, calendar: WorkCalendar | None = None, catal
 
     real_calendar = calendar is not None
     cal = calendar if calendar is not None else NO_CALENDAR
-    state = CaseState()
+    state = CaseState(conflicts=tuple(conflicts))  # kept on the state as they come: notes settle them
     position: dict[str, int] = {}
     ancestors: dict[str, int] = {}  # bitsets over positions: who each event had seen
     times: dict[str, dt.datetime | None] = {}
@@ -196,10 +196,10 @@ def fold(events: Iterable[Event], *, calendar: WorkCalendar | None = None, catal
         try:
             _judge(state, event, step, seen, position, cal)
         except RuleError as err:
-            conflicts.append(_conflict(event, err))
+            state.conflicts = (*state.conflicts, _conflict(event, err))
             continue
         except Exception as exc:  # a rule bug must not stop the other events: shown, not hidden
-            conflicts.append(_conflict(event, RuleError(
+            state.conflicts = (*state.conflicts, _conflict(event, RuleError(
                 "unreadable_event", N_("The event could not be read (%(error)s)."), error=type(exc).__name__)))
             continue
         timeline.append(step)
@@ -208,7 +208,6 @@ def fold(events: Iterable[Event], *, calendar: WorkCalendar | None = None, catal
     pointed_at = {p for eid in order for p in ready_links[eid]}
     state.heads = tuple(sorted(eid for eid in order if eid not in pointed_at))
     state.timeline = tuple(timeline)
-    state.conflicts = tuple(conflicts)
     state.pending = tuple(
         Pending(eid, str(by_id[eid].kind)[:80], str(by_id[eid].origin)[:40], blockers)
         for eid, blockers in sorted(waiting.items())

@@ -34,7 +34,8 @@ def make(origin: str, seq: int, kind: str, body: Any, time: str = "2026-03-02T10
     return Event(hashlib.sha256(raw.encode()).hexdigest(), origin, seq, kind, body, time)
 
 
-def plausible_body(draw: Any, kind: str, after: list[str], window: str | None) -> dict[str, Any]:
+def plausible_body(draw: Any, kind: str, after: list[str], window: str | None,
+                   conflicts: tuple[str, ...] = ()) -> dict[str, Any]:
     """A body that is often valid and sometimes not, so every rule gets exercised."""
     body: dict[str, Any] = {"case": CASE, "after": after}
     if window:
@@ -56,7 +57,8 @@ def plausible_body(draw: Any, kind: str, after: list[str], window: str | None) -
                                     "pre_fee": draw(st.booleans())}]},
         "fee_paid": {"assessment": draw(st.sampled_from(after or ["ab"])), "amount_fen": draw(st.integers(0, 500))},
         "fee_refunded": {"assessment": draw(st.sampled_from(after or ["ab"])), "amount_fen": 100, "reason": "退"},
-        "note_added": {"text": "备注"}, "material_added": {"material": pick},
+        "note_added": {"text": "备注", "settles": draw(st.sampled_from([None, list(conflicts[:1]) or None]))},
+        "material_added": {"material": pick},
     }.get(kind, {})
     body.update({k: v for k, v in fields.items() if v is not None})
     return body
@@ -109,7 +111,7 @@ def histories(draw: Any, *, with_garbage: bool = False) -> list[Event]:
             window = actor.split(":", 1)[1] if actor and actor.startswith("window:") else draw(st.sampled_from(WINDOWS))
         else:
             window = None
-        body = plausible_body(draw, kind, list(view.heads), window)
+        body = plausible_body(draw, kind, list(view.heads), window, tuple(c.event_id for c in view.conflicts))
         day = draw(st.integers(2, 27))
         events.append(make(origin, seqs[origin], "case." + kind, body, f"2026-03-{day:02d}T{draw(st.integers(8, 18)):02d}:00:00"))
     return events

@@ -502,3 +502,20 @@ def test_times_are_clamped_by_causality_and_central_receipt() -> None:
     assert state.due_date == dt.date(2026, 3, 2) and not state.due_provisional
     reset = fold([Event("ab", VILLAGE, 1, "case.received", desk.events[0].body, "1970-01-01T00:00:00")])
     assert reset.timeline[0].clock_doubtful
+
+
+def test_a_person_settles_a_conflict_with_a_note() -> None:
+    desk = Desk()
+    first = received(desk)
+    desk.add(TOWN, "accepted", "2026-03-02T11:00:00", after=[first.id])
+    stray = desk.fold().conflicts[0]
+    assert desk.fold().open_conflicts == (stray,)
+    desk.add(TOWN, "note_added", "2026-03-02T11:10:00", text="我来处理", settles=[stray.event_id])
+    desk.add("C", "note_added", "2026-03-02T11:20:00", window=WINDOW, text="已核实", settles=["ab"])
+    settle = desk.add("C", "note_added", "2026-03-02T11:30:00", window=WINDOW, text="镇中心误操作，已核实，不予采用",
+                      settles=[stray.event_id])
+    state = desk.fold()
+    assert codes(state) == ["not_holder", "not_settler", "unknown_conflict"]
+    assert state.conflicts[0].settled_by == settle.id
+    assert [c.code for c in state.open_conflicts] == ["not_settler", "unknown_conflict"]
+    assert state.status is Status.RECEIVED  # settling never applies the stray event
