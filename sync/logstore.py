@@ -26,7 +26,8 @@ Writing
   `wrong_key`, `revoked_key`, `bad_signature`, `gap`, `broken_chain`, `fork`, `bad_directory`)
   STOPS the batch: records before it are committed, nothing after it is stored (`skipped`).
   A fork (same origin and seq, another id) keeps both records: the held one in `records`, the
-  other in `forks`. One transaction per batch; signatures are checked before the write lock.
+  other in `forks`. One transaction per batch; signatures are checked before the write lock,
+  on every core (`LogStore.verify_workers` threads: Ed25519 verification releases the GIL).
 - A record refused by `checker` for business reasons is still a link in its origin's chain, so it
   IS stored (the chain would break otherwise) but listed in `quarantine` and not projected.
 - Projectors: `register_projector(fn)`, `fn(db: sqlite_utils.Database, record: Record)`, run in
@@ -48,9 +49,11 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -164,8 +167,40 @@ def _trusted(raw: bytes, sig: bytes) -> Record:
                   body=o["body"], ckpt=o["ckpt"])
 
 
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+_PARALLEL_FROM = 64          # smaller batches are verified inline: threads would cost more than they save
+
+
+def _verify_chunk(items: Sequence[tuple[Any, Record]]) -> int | None:
+    for n, (key, r) in enumerate(items):
+        try:
+            key.verify(r.sig, RECORD_DOMAIN + r.raw)
+        except InvalidSignature:
+            return n
+    return None
+
+
+def _first_bad_signature(items: Sequence[tuple[Any, Record]], workers: int) -> int | None:
+    """Index of the first item whose signature fails, or None; on `workers` threads (Ed25519
+    verification releases the GIL, so this uses every core)."""
+    global _POOL
+    if workers <= 1 or len(items) < _PARALLEL_FROM:
+        return _verify_chunk(items)
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=max(2, min(8, os.cpu_count() or 1)),
+                                       thread_name_prefix="verify")
+    size = -(-len(items) // workers)
+    starts = range(0, len(items), size)
+    found = _POOL.map(lambda start: _verify_chunk(items[start:start + size]), starts)
+    return next((start + n for start, n in zip(starts, found, strict=True) if n is not None), None)
+
+
 class LogStore:
     """See the module docstring. Open with `LogStore.open(path, network=..., origin=...)`."""
+
+    verify_workers = max(1, min(8, os.cpu_count() or 1))
 
     def __init__(self, db: sqlite_utils.Database, *, network: str, origin: str, signer: NodeKey | None,
                  merkle_log: bool, central_public: bytes | None, clock: Callable[[], str]) -> None:
@@ -428,14 +463,15 @@ class LogStore:
             r = records[i]
             decisions[i] = Decision(i, r.id, r.origin, r.seq, outcome, code, detail)
 
-        # Phase 1, outside the write lock: signatures, the expensive part.
+        # Phase 1, outside the write lock: keys looked up in order, then signatures (the expensive
+        # part) checked on every core. A refusal found by the lookup and a bad signature found
+        # later by a thread are ordered by their place in the batch: the first one stops it.
         held = self._held({r.id for r in records})
-        verified: dict[int, bytes] = {}
         scout = directory.copy() if any(r.kind in DIRECTORY_KINDS for r in records) else directory
-        candidates: list[int] = []
         stop: tuple[int, Refusal] | None = None
         seen: set[str] = set()
         copies: set[int] = set()        # second copies of a record within this batch
+        lookups: list[tuple[int, Any]] = []
         for i in order:
             r = records[i]
             if r.id in held:
@@ -448,17 +484,17 @@ class LogStore:
                 if r.net != self.network:
                     raise Refusal("wrong_network", f"record of network {r.net!r}, this is {self.network!r}")
                 key, _ = scout.check(r, positions.get(r.id) if positions else None)
-                key.verify(r.sig, RECORD_DOMAIN + r.raw)
                 if scout is not directory and r.origin == "C" and r.kind in DIRECTORY_KINDS:
-                    scout.apply(r)
-            except InvalidSignature:
-                stop = (i, Refusal("bad_signature", "the signature does not verify"))
-                break
+                    scout.apply(r)   # unverified yet: if its signature fails, the batch stops there
             except Refusal as refusal:
                 stop = (i, refusal)
                 break
-            verified[i] = r.sig
-            candidates.append(i)
+            lookups.append((i, key))
+        bad = _first_bad_signature([(key, records[i]) for i, key in lookups], self.verify_workers)
+        if bad is not None:
+            stop = (lookups[bad][0], Refusal("bad_signature", "the signature does not verify"))
+            lookups = lookups[:bad]
+        verified = {i for i, _ in lookups}
 
         # Phase 2, under the write lock: duplicates, chains, keys, business checks, storage.
         with self.transaction():

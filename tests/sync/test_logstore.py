@@ -459,3 +459,18 @@ def test_projectors_see_the_receipt_time(tmp_path: Path) -> None:
     enrol(store, "T0001", TOWN)
     store.ingest(chain(TOWN, "T0001", 1))
     assert seen == ["2026-03-02T01:00:00.000000+00:00", "2026-03-02T02:00:00.000000+00:00"]
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_first_refusal_wins_when_verifying_in_parallel(central: LogStore, workers: int, monkeypatch) -> None:
+    monkeypatch.setattr(LogStore, "verify_workers", workers)
+    records = chain(TOWN, "T0001", 200)
+    forged = parse_record(records[150].raw, VILLAGE.sign(RECORD_DOMAIN + records[150].raw))
+    stranger = chain(NodeKey.from_seed(b"S" * 32), "T0001", 171)[170]
+    result = central.ingest([*records[:150], forged, *records[151:170], stranger])
+    assert result.refused.index == 150 and result.refused.code == "bad_signature"
+    assert result.count("accepted") == 150 and central.head("T0001")[0] == 150
+    forged = parse_record(records[190].raw, VILLAGE.sign(RECORD_DOMAIN + records[190].raw))
+    result = central.ingest([*records[150:170], stranger, *records[171:190], forged])
+    assert result.refused.seq == 171 and result.refused.code == "unknown_key"
+    assert central.head("T0001")[0] == 170
