@@ -146,10 +146,18 @@ def _known(state: CaseState, names: tuple[str, ...]) -> None:
 
 
 def check_against_state(state: CaseState, place: str, name: str, body: Mapping[str, Any],
-                        calendar: WorkCalendar | None = None) -> None:
-    """Raise RuleError if the (well-formed) body contradicts the case as it stands."""
+                        calendar: WorkCalendar | None = None, time: dt.datetime | None = None) -> None:
+    """Raise RuleError if the (well-formed) body contradicts the case as it stands.
+
+    `time` is the event's moment (the fold's clamped time, or an app's now): deadlines set by an
+    event may not lie before it."""
     if name == "received":
         return
+    if time is not None and not time.year < 2001:  # a reset clock (1970) cannot judge deadlines
+        deadline = body.get("deadline") if name == "supplement_requested" else (
+            (body.get("commitment") or {}).get("deadline") if name == "accepted" and body.get("gap") else None)
+        if deadline and dt.date.fromisoformat(deadline) < time.date():
+            raise _fail("deadline_past", N_("The deadline %(deadline)s is already past."), deadline=deadline)
     if name == "supplement_requested":
         missing = tuple(body["missing"])
         _known(state, missing)
@@ -220,7 +228,7 @@ def check_against_state(state: CaseState, place: str, name: str, body: Mapping[s
 
 
 def check_event(state: CaseState, place: str, kind: str, body: Any, *,
-                calendar: WorkCalendar | None = None) -> None:
+                calendar: WorkCalendar | None = None, time: dt.datetime | None = None) -> None:
     """Everything the fold will check of a new event, so an app can refuse before signing."""
     name = kind[len(PREFIX):] if kind.startswith(PREFIX) else kind
     check_body(name, body)
@@ -228,7 +236,7 @@ def check_event(state: CaseState, place: str, kind: str, body: Any, *,
         raise _fail("wrong_case", N_("The event is for case %(other)s, not %(case)s."),
                     other=str(body["case"])[:40], case=state.number)
     check_actor(state, place, name)
-    check_against_state(state, place, name, body, calendar)
+    check_against_state(state, place, name, body, calendar, time)
 
 
 # -- applying -------------------------------------------------------------------------------

@@ -248,5 +248,5 @@ def _judge(state: CaseState, event: Event, step: Step, seen: int, position: Mapp
         raise RuleError("concurrent_change", N_("The status was changed without knowing of an earlier change "
                                                 "(%(other)s) made elsewhere."), other=last[:12])
     check_actor(state, place, name)
-    check_against_state(state, place, name, body, calendar)
+    check_against_state(state, place, name, body, calendar, step.time)
     apply(state, step, name, body, calendar)

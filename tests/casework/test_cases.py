@@ -519,3 +519,18 @@ def test_a_person_settles_a_conflict_with_a_note() -> None:
     assert state.conflicts[0].settled_by == settle.id
     assert [c.code for c in state.open_conflicts] == ["not_settler", "unknown_conflict"]
     assert state.status is Status.RECEIVED  # settling never applies the stray event
+
+
+def test_deadlines_may_not_lie_before_the_event() -> None:
+    desk = Desk()
+    received(desk, materials=["申请表"])
+    desk.add("C", "supplement_requested", "2026-03-05T10:00:00", window=WINDOW, missing=["土地证明", "设计方案"],
+             deadline="2026-03-04")
+    state = desk.fold()
+    assert codes(state) == ["deadline_past"]
+    body = new_event_body("supplement_requested", case=CASE, after=state.heads, window=WINDOW,
+                          missing=["土地证明", "设计方案"], deadline="2026-03-09")
+    check_event(state, f"window:{WINDOW}", "case.supplement_requested", body, time=dt.datetime(2026, 3, 5, 10))
+    with pytest.raises(RuleError) as err:
+        check_event(state, f"window:{WINDOW}", "case.supplement_requested", body, time=dt.datetime(2026, 3, 10, 10))
+    assert err.value.code == "deadline_past"
