@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import sync_ingest  # noqa: E402 - the sibling benchmark: our side of the comparison
+import sync_ingest  # the sibling benchmark: our side of the comparison
 
 CACHE = Path(os.environ.get("BIANMIN_BENCH_CACHE", Path.home() / ".cache" / "bianmin-bench")) / "pouchdb"
 PACKAGES = ["pouchdb-node@9", "pouchdb-server@4"]

@@ -81,3 +81,70 @@ def test_size_must_not_change_mid_upload(store):
     with pytest.raises(BlobError) as err:
         store.write_chunk("b" * 64, 10, 6000, b"x" * 10)
     assert err.value.code == "blob.size_mismatch"
+
+
+# --- over HTTP, through the fault proxy ------------------------------------------------------------
+
+def test_20mb_blob_cut_at_a_random_byte_resends_at_most_one_chunk(central, node_factory, proxy):
+    import random
+
+    from sync.client import SyncError
+    from tests.sync.faultproxy import Fault
+
+    rng = random.Random(20)
+    village = node_factory("V000001", url=proxy.url)
+    data = rng.randbytes(20 * 1024 * 1024)
+    name = village.blobs.put(data)
+    chunk = village.blobs.chunk_size
+    village.client.check_time()
+    village.client.session.close()
+    cut = rng.randrange(10_000, len(data))
+    proxy.reset_stats()
+    proxy.next(Fault(cut_request_after=cut))
+    with pytest.raises(SyncError) as err:
+        village.client.upload_blob(name)
+    assert err.value.code.startswith("net.")
+    first_up = proxy.stats.bytes_up
+    held = central.blobs.status(name).received
+    assert not central.blobs.has(name) and held > 0
+    assert first_up - held <= chunk + 600  # only the chunk in flight (plus its headers) was lost
+    sent = village.client.upload_blob(name)
+    assert sent == len(data) - held  # resumed exactly where central's copy stopped
+    assert central.blobs.read(name) == data
+    assert village.blobs.unsent() == []
+    requests_made = -(-len(data) // chunk) + 4
+    assert proxy.stats.bytes_up <= len(data) + chunk + requests_made * 600
+
+
+def test_blob_download_resumes_with_range(central, node_factory, proxy):
+    import random
+
+    from sync.client import SyncError
+    from tests.sync.faultproxy import Fault
+
+    data = random.Random(7).randbytes(3 * 256 * 1024 + 1234)
+    name = central.blobs.put(data)
+    town = node_factory("T0001", url=proxy.url)
+    town.client.check_time()
+    town.client.session.close()
+    proxy.next(Fault(cut_response_after=2 * 256 * 1024))
+    with pytest.raises(SyncError):
+        town.client.download_blob(name)
+    part = town.blobs.status(name).received
+    assert 0 < part < len(data)
+    town.client.download_blob(name)
+    assert town.blobs.read(name) == data
+
+
+def test_blob_with_wrong_bytes_is_refused_over_http(central, node_factory):
+    village = node_factory("V000001")
+    village.client.check_time()
+    good = b"x" * 1000
+    fake_name = hashlib.sha256(b"something else").hexdigest()
+    headers = {"Content-Range": "bytes 0-999/1000"}
+    resp = village.client._send("PUT", f"/sync/v1/blobs/{fake_name}", good, headers)
+    assert resp.status_code == 422 and resp.json()["error"] == "blob.hash_mismatch"
+    assert not central.blobs.has(fake_name)
+    resp = village.client._send("PUT", f"/sync/v1/blobs/{'a' * 64}", good,
+                                {"Content-Range": f"bytes 0-999/{10**12}"})
+    assert resp.status_code == 413 and resp.json()["error"] == "blob.too_large"
