@@ -156,7 +156,10 @@ class NodeKey:
             raise KeyFileError(f"{path}: no key file (enrol this node first)") from None
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise KeyFileError(f"{path}: readable by others (mode {stat.S_IMODE(mode):o}); run chmod 600")
-        private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        try:
+            private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        except (ValueError, TypeError) as err:
+            raise KeyFileError(f"{path}: not a readable unencrypted PEM key ({err})") from err
         if not isinstance(private, Ed25519PrivateKey):
             raise KeyFileError(f"{path}: not an Ed25519 key")
         return cls(private)

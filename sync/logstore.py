@@ -243,6 +243,9 @@ class LogStore:
         if meta["network"] != network or meta["origin"] != origin:
             conn.close()
             raise StoreError(f"{path} belongs to network {meta['network']!r}, origin {meta['origin']!r}")
+        if meta["schema"] != str(SCHEMA_VERSION):
+            conn.close()
+            raise StoreError(f"{path} has log schema {meta['schema']}, this code reads {SCHEMA_VERSION}")
         if signer is not None and origin == "C" and central_public is None:
             central_public = signer.public
         return cls(db, network=network, origin=origin, signer=signer,
@@ -732,9 +735,17 @@ class LogStore:
     def mark_sent(self, peer: str, upto_seq: int, receipt: merkle.Receipt | None = None) -> None:
         """Record that `peer` holds own records up to `upto_seq`, and keep its receipt, in one transaction.
 
-        The receipt must already be verified (`merkle.verify_receipt` against `last_checkpoint()`);
-        its checkpoint becomes this store's last verified checkpoint, carried by the next records.
+        The caller verifies the receipt against `last_checkpoint()` (`merkle.verify_receipt` with
+        `known=`); this checks again its signature by central's current key and its inclusion proof.
+        Its checkpoint becomes this store's last verified checkpoint, carried by the next records.
         """
+        if receipt is not None and self.directory is not None:
+            central = self.directory.current("C")
+            if central is None:
+                raise StoreError("central's key is revoked: receipts cannot be checked")
+            merkle.verify_receipt(receipt.raw, receipt.sig, central.public, network=self.network)
+            if receipt.origin != self.origin:
+                raise Refusal("bad_receipt", f"a receipt for {receipt.origin}, this is {self.origin}")
         with self.transaction():
             now = self.clock()
             self.db.conn.execute(

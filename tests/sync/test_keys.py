@@ -68,7 +68,7 @@ def test_key_file_readable_by_others_refused(tmp_path: Path) -> None:
         NodeKey.load(tmp_path / "missing.key")
     (tmp_path / "rsa.key").write_bytes(b"not a key")
     (tmp_path / "rsa.key").chmod(0o600)
-    with pytest.raises(ValueError):
+    with pytest.raises(KeyFileError, match="PEM"):
         NodeKey.load(tmp_path / "rsa.key")
 
 

@@ -474,3 +474,23 @@ def test_first_refusal_wins_when_verifying_in_parallel(central: LogStore, worker
     result = central.ingest([*records[150:170], stranger, *records[171:190], forged])
     assert result.refused.seq == 171 and result.refused.code == "unknown_key"
     assert central.head("T0001")[0] == 170
+
+
+def test_mark_sent_refuses_a_receipt_central_did_not_sign(central: LogStore, town: LogStore) -> None:
+    from sync import merkle
+
+    pull(town, central)
+    own = town.append("case.received", {"case": "A"})
+    central.ingest([own])
+    good = central.make_receipt("T0001")
+    forged = merkle.Receipt(good.raw, VILLAGE.sign(merkle.RECEIPT_DOMAIN + good.raw), good.body)
+    with pytest.raises(Refusal) as info:
+        town.mark_sent("C", 1, forged)
+    assert info.value.code == "bad_signature"
+    central.ingest(chain(VILLAGE, "V000001", 1))
+    with pytest.raises(Refusal) as info:
+        town.mark_sent("C", 1, central.make_receipt("V000001"))
+    assert info.value.code == "bad_receipt"
+    assert town.count_pending("C") == 1 and town.receipts() == []
+    town.mark_sent("C", 1, good)
+    assert town.count_pending("C") == 0
