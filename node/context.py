@@ -1,0 +1,108 @@
+"""One running node: its configuration, record log, blobs and sync status, opened once per process.
+
+Every change the node makes is `Node.append(kind, body)`: sync signs it, chains it and stores it,
+and the store's projectors update the node's tables in the same transaction, so a page that
+reloads after a POST always sees its own write. Pages read through their own per-request
+connection to the same SQLite file (WAL: readers never wait for the writer).
+
+The node works with the city unreachable: nothing here needs the network. The sync loop
+(node.syncloop) moves records when the link is there.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from casework.calendar import WorkCalendar
+from casework.catalogue import Catalogue
+from node.config import BLOBS_DIR, DB_FILE, SYNC_STATE_FILE, NodeConfig, read_config
+from store import accounts, projections
+from store import calendar as store_calendar
+from store import catalogue as store_catalogue
+from sync.blobs import BlobStore
+from sync.envelope import Record
+from sync.keys import NodeKey, default_key_path
+from sync.logstore import LogStore
+from sync.status import StateFile, SyncStatus, snapshot
+
+MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+"""One scan or photo as it arrives from the browser (before it is reduced)."""
+
+
+@dataclass
+class Node:
+    """The open node. Build with `Node.open(data_dir)`; share it between threads."""
+
+    data_dir: Path
+    config: NodeConfig
+    log: LogStore
+    blobs: BlobStore
+    state_file: StateFile
+    sync_lock: threading.Lock
+
+    @classmethod
+    def open(cls, data_dir: str | Path) -> Node:
+        folder = Path(data_dir)
+        config = read_config(folder)
+        db_path = folder / DB_FILE
+        key = NodeKey.load(default_key_path(db_path))
+        log = LogStore.open(db_path, network=config.network, origin=config.node_id, signer=key,
+                            central_public=config.central_public_bytes)
+        projections.register_all(log)  # creates or upgrades every projection's tables
+        blobs = BlobStore(folder / BLOBS_DIR)
+        return cls(folder, config, log, blobs, StateFile(folder / SYNC_STATE_FILE), threading.Lock())
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / DB_FILE
+
+    def close(self) -> None:
+        self.log.close()
+        self.blobs.close()
+
+    # --- writing ------------------------------------------------------------------------------
+    def append(self, kind: str, body: dict[str, Any]) -> Record:
+        """Sign, store and project one record of this node."""
+        return self.log.append(kind, body)
+
+    def append_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[Record]:
+        """Several records in one transaction: all of them are stored, or none."""
+        return self.log.append_many(items)
+
+    # --- reading ------------------------------------------------------------------------------
+    def catalogue(self, db: Any) -> Catalogue | None:
+        return store_catalogue.current_catalogue(db)
+
+    def calendar(self, db: Any) -> WorkCalendar:
+        return store_calendar.work_calendar(db)
+
+    def staff_count(self, db: Any) -> int:
+        return len(accounts.all_accounts(db))
+
+    def sync_status(self) -> SyncStatus:
+        """What the home page shows about sync, with counts read fresh from the log."""
+        pending = self.log.count_pending("C")
+        oldest = None
+        if pending:
+            sent = self.log.cursor("C", "sent")
+            first = self.log.records_of(self.config.node_id, sent + 1, sent + 1)
+            if first:
+                oldest = _epoch(first[0].time)
+        return snapshot(self.state_file.load(), pending=pending, oldest_unsent=oldest)
+
+
+def _epoch(iso: str) -> float | None:
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromisoformat(iso).timestamp()
+    except ValueError:
+        return None
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,55 @@
+"""Home: what needs doing today at this service point, and whether the city has it all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template
+
+from node.views.common import NODE_ROLES, db, node, sync, today
+from store import cases as store_cases
+from web.auth import roles_required
+from web.casepage import status_name
+
+bp = Blueprint("home", __name__)
+
+
+def unreceipted_forwards(limit: int = 20) -> list[Any]:
+    """Cases this node forwarded whose forwarding record central has not receipted yet."""
+    the_node = node()
+    sent = the_node.log.cursor("C", "sent")
+    rows = store_cases.list_cases(db(), status="forwarded", place=the_node.config.place,
+                                  order="recent", limit=limit).rows
+    found = []
+    for row in rows:
+        for record in store_cases.case_events(db(), row.number):
+            if (record.kind == "case.forwarded" and record.origin == the_node.config.node_id
+                    and record.seq > sent):
+                found.append(row)
+                break
+    return found
+
+
+@bp.get("/")
+@roles_required(*NODE_ROLES)
+def index() -> str:
+    the_node = node()
+    place = the_node.config.place
+    day = today()
+    database = db()
+    counts = store_cases.board_counts(database, today=day, place=place)
+    recent = store_cases.list_cases(database, place=place, order="recent", limit=10, today=day).rows
+    todays = [r for r in recent if r.received_date == day.isoformat()]
+    waiting = store_cases.list_cases(database, holder=place, status="waiting_supplement", order="received",
+                                     limit=10, today=day).rows
+    overdue = store_cases.list_cases(database, holder=place, overdue=True, limit=10, today=day).rows
+    soon_limit = store_cases.due_soon_limit(database, day, 3)
+    due_soon = [r for r in store_cases.list_cases(database, holder=place, status="open", overdue=False,
+                                                  due_before=soon_limit, limit=10, today=day).rows
+                if r.due_date]
+    return render_template(
+        "node/home.html", counts=counts, recent=recent, todays=todays, waiting=waiting, overdue=overdue,
+        due_soon=due_soon, forwards=unreceipted_forwards(), status=sync().status(),
+        has_client=sync().client is not None, status_name=status_name,
+        catalogue_missing=the_node.catalogue(database) is None,
+    )

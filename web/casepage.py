@@ -1,0 +1,272 @@
+"""The case page both apps show: timeline, scans, notices, actions for the holder, conflicts.
+
+An app registers it with a `CaseSource`, the few things only the app knows:
+
+    app.register_blueprint(case_blueprint(CaseSource(
+        load=lambda number: ...,          # LoadedCase (state + timeline) or None
+        append=lambda kind, body: ...,    # sign and store one record (the app's log)
+        place=lambda: "node:V000101",     # the acting place: a node, or `window:<code>` at central
+        calendar=..., catalogue=..., blob=..., save_blob=..., forward_targets=..., place_names=...,
+    ), roles=("village_clerk", "town_clerk")))
+
+Everything else (which actions the place may take, what a notice says, whether a record's
+signature holds) is decided by casework and sync, so a village PC and a city window show the same
+case the same way. Endpoints: `case.show`, `case.act` (POST), `case.notice`, `case.scan`,
+`case.evaluate` (the applicant's rating screen, GET/POST).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
+
+from casework import notices as casework_notices
+from casework.cases import CaseState, Status, allowed_actions
+from casework.messages import RuleError
+from web.auth import current_staff, roles_required
+from web.case_actions import (
+    CHANNEL_NAMES,
+    DELIVERY_NAMES,
+    LABELS,
+    LEVEL_NAMES,
+    PAUSE_NAMES,
+    ActionContext,
+    FormErrors,
+    build,
+    due_date,
+    evaluation_fields,
+    offered,
+)
+from web.notices import render_notice
+
+CHINA = dt.timezone(dt.timedelta(hours=8))
+
+STATUS_NAMES: dict[str, Any] = {
+    "none": lazy_gettext("Not received"),
+    "received": lazy_gettext("Received"),
+    "waiting_supplement": lazy_gettext("Waiting for supplements"),
+    "accepted": lazy_gettext("Accepted"),
+    "promised": lazy_gettext("Promised"),
+    "paused": lazy_gettext("Clock paused"),
+    "forwarded": lazy_gettext("Forwarded"),
+    "finished": lazy_gettext("Finished"),
+    "licence_issued": lazy_gettext("Licence issued"),
+    "delivered": lazy_gettext("Delivered"),
+    "refused": lazy_gettext("Refused"),
+    "returned": lazy_gettext("Returned"),
+    "withdrawn": lazy_gettext("Withdrawn"),
+}
+KIND_NAMES: dict[str, Any] = {
+    "received": lazy_gettext("Application received"),
+    "supplement_requested": lazy_gettext("Supplement notice issued"),
+    "supplemented": lazy_gettext("Materials supplied"),
+    "accepted": lazy_gettext("Accepted"),
+    "refused": lazy_gettext("Refused"),
+    "returned": lazy_gettext("Returned"),
+    "promised": lazy_gettext("Promise notice issued"),
+    "clock_paused": lazy_gettext("Clock paused"),
+    "clock_resumed": lazy_gettext("Clock resumed"),
+    "forwarded": lazy_gettext("Forwarded"),
+    "handover_accepted": lazy_gettext("Taken over"),
+    "finished": lazy_gettext("Finished"),
+    "licence_issued": lazy_gettext("Licence issued"),
+    "delivered": lazy_gettext("Delivered"),
+    "withdrawn": lazy_gettext("Withdrawn"),
+    "evaluated": lazy_gettext("Evaluated"),
+    "fee_assessed": lazy_gettext("Fees assessed"),
+    "fee_paid": lazy_gettext("Fee paid"),
+    "fee_refunded": lazy_gettext("Fee refunded"),
+    "note_added": lazy_gettext("Note"),
+    "material_added": lazy_gettext("Material added"),
+}
+NOTICE_NAMES: dict[str, Any] = {
+    "receipt": lazy_gettext("Receipt"),
+    "supplement": lazy_gettext("Supplement notice"),
+    "promise": lazy_gettext("Promise notice"),
+    "delivery": lazy_gettext("Delivery notice"),
+    "payment": lazy_gettext("Payment notice"),
+    "return": lazy_gettext("Return notice"),
+    "refusal": lazy_gettext("Refusal notice"),
+}
+
+
+def status_name(code: str) -> str:
+    return str(STATUS_NAMES.get(str(code), code))
+
+
+def kind_name(kind: str) -> str:
+    return str(KIND_NAMES.get(kind.removeprefix("case."), kind))
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One record of the case as the timeline shows it."""
+
+    id: str
+    kind: str
+    origin: str
+    seq: int
+    place: str
+    time: str                    # the origin's clock (information only)
+    verified: bool               # the signature checks against the directory's key for its origin
+    receipted_at: str | None     # central's time on the receipt covering it, when known
+    body: Mapping[str, Any]
+    applied: bool = True         # False: kept but not applied (a conflict or pending)
+    conflict: str = ""           # why not applied, in the user's language
+
+    @property
+    def by(self) -> str:
+        who = self.body.get("by") if isinstance(self.body, Mapping) else None
+        if isinstance(who, Mapping):
+            return str(who.get("name") or who.get("username") or "")
+        return ""
+
+
+@dataclass
+class LoadedCase:
+    state: CaseState
+    records: list[TimelineEntry]
+
+
+@dataclass
+class CaseSource:
+    """What the app provides to the case pages (see the module docstring)."""
+
+    load: Callable[[str], LoadedCase | None]
+    append: Callable[[str, dict[str, Any]], Any]
+    place: Callable[[], str]
+    calendar: Callable[[], Any]
+    catalogue: Callable[[], Any] = lambda: None
+    blob: Callable[[str], bytes | None] = lambda sha: None
+    save_blob: Callable[[Any], str] | None = None
+    forward_targets: Callable[[CaseState], list[tuple[str, str]]] = lambda state: []
+    place_names: Callable[[], Mapping[str, str]] = lambda: {}
+    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(CHINA))
+    list_endpoint: str | None = None
+
+
+def place_label(place: str, names: Mapping[str, str], catalogue: Any) -> str:
+    return casework_notices.place_name(place, names=names, catalogue=catalogue)
+
+
+def case_blueprint(source: CaseSource, *, roles: Sequence[str], name: str = "case",
+                   url_prefix: str = "/case") -> Blueprint:
+    """The case pages as a blueprint; every page needs one of `roles`."""
+    bp = Blueprint(name, __name__, url_prefix=url_prefix)
+    guard = roles_required(*roles)
+
+    def load(number: str) -> LoadedCase:
+        loaded = source.load(number)
+        if loaded is None or loaded.state.number is None:
+            abort(404)
+        return loaded
+
+    def context(state: CaseState) -> ActionContext:
+        return ActionContext(state=state, place=source.place(), calendar=source.calendar(), now=source.now(),
+                             staff=current_staff(), forward_targets=source.forward_targets(state),
+                             save_blob=source.save_blob)
+
+    def page(number: str, *, form_errors: Mapping[str, str] | None = None, open_action: str | None = None,
+             status: int = 200) -> tuple[str, int]:
+        loaded = load(number)
+        state = loaded.state
+        place = source.place()
+        actions = offered(state, place, allowed_actions(state, place))
+        names = source.place_names()
+        catalogue = source.catalogue()
+        ctx = context(state)
+        due_preview = None
+        if "promised" in actions or "accepted" in actions:
+            try:
+                due_preview = due_date(ctx)
+            except RuleError:
+                due_preview = None
+        return render_template(
+            "case/page.html", state=state, records=loaded.records, actions=actions, labels=LABELS,
+            place=place, place_label=lambda p: place_label(p, names, catalogue), status_name=status_name,
+            kind_name=kind_name, notices=casework_notices.available(state), notice_names=NOTICE_NAMES,
+            forward_targets=ctx.forward_targets, pause_names=PAUSE_NAMES, delivery_names=DELIVERY_NAMES,
+            channel_names=CHANNEL_NAMES, level_names=LEVEL_NAMES, errors=form_errors or {},
+            values=request.form if request.method == "POST" else {}, open_action=open_action,
+            due_preview=due_preview, bp=name, list_endpoint=source.list_endpoint,
+            Status=Status,
+        ), status
+
+    @bp.get("/<number>")
+    @guard
+    def show(number: str) -> Any:
+        return page(number)[0]
+
+    @bp.post("/<number>/act/<action>")
+    @guard
+    def act(number: str, action: str) -> Any:
+        loaded = load(number)
+        state = loaded.state
+        place = source.place()
+        if action not in offered(state, place, allowed_actions(state, place)):
+            return page(number, form_errors={"_rule": gettext("This action is not open to %(place)s now.",
+                                                              place=place)}, open_action=action, status=409)
+        try:
+            kind, body = build(action, request.form, request.files, context(state))
+            source.append(kind, body)
+        except FormErrors as err:
+            return page(number, form_errors=err.errors, open_action=action, status=400)
+        flash(gettext("Saved: %(what)s.", what=kind_name(action)), "success")
+        follow = {"supplement_requested": "supplement", "promised": "promise", "delivered": "delivery",
+                  "refused": "refusal", "returned": "return"}.get(action)
+        if follow:
+            return redirect(url_for(f"{name}.notice", number=number, kind=follow))
+        if action == "finished" and request.form.get("evaluate") == "1":
+            return redirect(url_for(f"{name}.evaluate", number=number))
+        return redirect(url_for(f"{name}.show", number=number))
+
+    @bp.get("/<number>/notice/<kind>")
+    @guard
+    def notice(number: str, kind: str) -> Any:
+        loaded = load(number)
+        try:
+            content = casework_notices.notice(kind, loaded.state, names=source.place_names(),
+                                              catalogue=source.catalogue())
+        except RuleError:
+            abort(404)
+        return render_notice(content, back_url=url_for(f"{name}.show", number=number))
+
+    @bp.get("/<number>/scan/<sha256>")
+    @guard
+    def scan(number: str, sha256: str) -> Any:
+        loaded = load(number)
+        if not any(s.get("sha256") == sha256 for s in loaded.state.material_scans):
+            abort(404)
+        data = source.blob(sha256)
+        if data is None:
+            abort(404, gettext("The scan is not on this computer (it may have been archived at the city)."))
+        mimetype = "application/pdf" if data[:4] == b"%PDF" else (
+            "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg")
+        return Response(data, mimetype=mimetype, headers={"Cache-Control": "no-store"})
+
+    @bp.route("/<number>/evaluate", methods=["GET", "POST"])
+    @guard
+    def evaluate(number: str) -> Any:
+        loaded = load(number)
+        errors: Mapping[str, str] = {}
+        if request.method == "POST":
+            try:
+                fields = evaluation_fields(request.form)
+                kind, body = build("evaluated", request.form, None, context(loaded.state))
+                del fields
+                source.append(kind, body)
+            except FormErrors as err:
+                errors = err.errors
+            else:
+                return render_template("case/evaluated.html", number=number, bp=name)
+        return render_template("case/evaluate.html", state=loaded.state, errors=errors,
+                               values=request.form if request.method == "POST" else {},
+                               level_names=LEVEL_NAMES, channel_names=CHANNEL_NAMES, bp=name), \
+            400 if errors else 200
+
+    return bp
