@@ -22,6 +22,8 @@ extend "base.html" and import the macros in "macros.html", and notices are retur
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -55,6 +57,7 @@ __all__ = [
 ]
 
 HERE = Path(__file__).resolve().parent
+log = logging.getLogger(__name__)
 csrf = CSRFProtect()
 """The app's CSRF protection; views that must accept foreign POSTs (none should) use csrf.exempt."""
 
@@ -96,7 +99,6 @@ def init_app(
         nav=tuple(nav),
         may_log_in=may_log_in,
         home_endpoint=home_endpoint,
-        public_base_url=app.config["WEB_PUBLIC_URL"],
     )
     init_security(app, data_dir)
     csrf.init_app(app)  # before the session checks: a POST is checked against the session it came with
@@ -111,7 +113,11 @@ def init_app(
 
     @app.context_processor
     def _layout() -> dict[str, object]:
-        staff = current_staff()
+        try:
+            staff = current_staff()
+        except sqlite3.Error:  # the error page of a broken store must still render
+            log.exception("could not read the signed-in account")
+            staff = None
         return {
             "place_name": settings().place(),
             "nav_entries": visible(settings().nav, staff),

@@ -21,7 +21,6 @@ class WebSettings:
     nav: Sequence[NavEntry]
     may_log_in: Callable[[StaffAccount], bool] | None
     home_endpoint: str | None
-    public_base_url: str
 
     def place(self) -> str:
         return self.place_name() if callable(self.place_name) else self.place_name

@@ -153,3 +153,16 @@ def test_secret_key_file_is_created_private_and_reused(tmp_path: Path) -> None:
 )
 def test_safe_next(target: str | None, expected: str | None) -> None:
     assert safe_next(target) == expected
+
+
+def test_session_ends_at_its_absolute_lifetime_even_when_active(served: Callable[..., Any]) -> None:
+    import time
+
+    _app, base_url = served(WEB_SESSION_LIFETIME=1.5)
+    s = signed_in(base_url)
+    for _ in range(3):  # busy all the time: the idle timeout never strikes
+        assert s.get(base_url + "/", allow_redirects=False).status_code == 200
+        time.sleep(0.3)
+    time.sleep(1)
+    r = s.get(base_url + "/")
+    assert "/login" in r.url and "最长时限" in r.text

@@ -118,7 +118,7 @@ def test_form_typed_before_a_timeout_is_not_lost(page: Any, served: Callable[...
     ]
 
 
-def test_validation_errors_keep_what_was_typed(page: Any, base_url: str) -> None:
+def test_validation_errors_keep_what_was_typed(page: Any, base_url: str, artifacts: Path) -> None:
     sign_in(page, base_url, "zhangsan", path="/form")
     page.wait_for_url(base_url + "/form")
     page.fill("#applicant", "王小明")
@@ -130,6 +130,11 @@ def test_validation_errors_keep_what_was_typed(page: Any, base_url: str) -> None
     assert page.input_value("#remark") == "备注文字"
     assert page.locator(".field.has-error #id_number").count() == 1
     assert page.locator(".error-summary").is_visible()
+    page.screenshot(path=str(artifacts / "form_errors_zh.png"))
+    # keyboard: the first Tab reaches the skip link, which is then visible
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    assert page.locator(".skip-link").bounding_box()["x"] >= 0
 
 
 def test_wrong_role_gets_the_403_page(page: Any, base_url: str, artifacts: Path) -> None:
