@@ -68,6 +68,17 @@ class Sections:
     project_types: list[Entry] = field(default_factory=list)
     items: list[Entry] = field(default_factory=list)
     item_files: dict[str, str] = field(default_factory=dict)
+    # Sections that could not be read at all (a missing file, a TOML syntax error, not a list):
+    # references INTO them are not checked, so one broken file gives one problem, not hundreds.
+    # Items files are named "items:<department>".
+    broken: set[str] = field(default_factory=set)
+    windows_file: str = "windows.toml"
+
+    def unreadable_item(self, code: str) -> bool:
+        """Could item `code` be in an items file that could not be read? (Codes carry their
+        department, so only that department's file matters.)"""
+        return "items" in self.broken or any(
+            name.startswith("items:") and code.startswith(name[6:].upper()) for name in self.broken)
 
     def counts(self) -> dict[str, int]:
         return {"departments": len(self.departments), "windows": len(self.windows), "items": len(self.items)}
@@ -83,7 +94,7 @@ def _unique(entries: Iterable[Entry], what: str, problems: Problems) -> dict[str
     seen: dict[str, Entry] = {}
     for entry in entries:
         code = entry.data.get("code")
-        if code is None:
+        if not isinstance(code, str):  # missing or mistyped: reported by the shape checks
             continue
         if code in seen:
             first = seen[code]
@@ -146,6 +157,8 @@ def _fees(entries: dict[str, Entry], problems: Problems) -> dict[str, FeeStandar
 
 def _check_windows(sections: Sections, departments: dict[str, Entry], windows: dict[str, Entry],
                    problems: Problems) -> None:
+    if "windows" in sections.broken:
+        return
     served: dict[str, list[str]] = {code: [] for code in departments}
     combined: list[Entry] = []
     for entry in sections.windows:
@@ -153,7 +166,8 @@ def _check_windows(sections: Sections, departments: dict[str, Entry], windows: d
         kind, listed = data.get("kind"), data.get("departments", [])
         for code in listed:
             if code not in departments:
-                problems.add(entry.file, path, f"unknown department {code!r}")
+                if "departments" not in sections.broken:
+                    problems.add(entry.file, path, f"unknown department {code!r}")
             else:
                 served[code].append(data.get("code", "?"))
         if kind == "department" and len(listed) != 1:
@@ -165,7 +179,7 @@ def _check_windows(sections: Sections, departments: dict[str, Entry], windows: d
                              f"{COMBINED_WINDOW_DEPARTMENTS} departments, found {len(listed)}")
         elif kind in ("card", "settlement") and listed:
             problems.add(entry.file, path, f"a {kind} window is the centre's own and serves no department")
-    file = sections.windows[0].file if sections.windows else "windows.toml"
+    file = sections.windows_file
     if len(combined) != 1:
         problems.add(file, "window", f"there must be exactly one combined window (综合窗口), found {len(combined)}")
     for kind, name in (("card", "一卡通服务窗口"), ("settlement", "结算中心")):
@@ -189,7 +203,7 @@ def _check_items(sections: Sections, departments: dict[str, Entry], windows: dic
     for entry in sections.items:
         data, file, where = entry.data, entry.file, entry.where
         dept = data.get("department")
-        if dept is not None and dept not in departments:
+        if dept is not None and dept not in departments and "departments" not in sections.broken:
             problems.add(file, f"{where}.department", f"unknown department {dept!r}")
         code = data.get("code")
         if code is not None and dept is not None and not code.startswith(dept.upper()):
@@ -198,20 +212,20 @@ def _check_items(sections: Sections, departments: dict[str, Entry], windows: dic
         with_items.add(dept)
         window_code = data.get("window")
         window = windows.get(window_code) if window_code is not None else None
-        if window_code is not None and window is None:
+        if window_code is not None and window is None and "windows" not in sections.broken:
             problems.add(file, f"{where}.window", f"unknown window {window_code!r}")
         elif window is not None and dept in departments and dept not in window.data.get("departments", []):
             problems.add(file, f"{where}.window",
                          f"window {window_code} does not serve department {dept} (it serves "
                          f"{', '.join(window.data.get('departments', [])) or 'no department'})")
         for i, code in enumerate(data.get("fees", []), 1):
-            if code not in fees:
+            if code not in fees and "fees" not in sections.broken:
                 problems.add(file, f"{where}.fees[{i}]", f"unknown fee standard {code!r}")
         _check_limits(entry, problems)
         _check_tiers(entry, problems)
         _check_materials(entry, problems)
     for code, dept in departments.items():
-        if code not in with_items:
+        if code not in with_items and f"items:{code}" not in sections.broken:
             expected = sections.item_files.get(code, f"items/{code}.toml")
             problems.add(dept.file, dept.where, f"has no service items (expected them in {expected})")
 
@@ -268,7 +282,7 @@ def _check_project_types(sections: Sections, items: dict[str, Entry], problems: 
         for n, step in enumerate(entry.data.get("steps", []), 1):
             for i, code in enumerate(step.get("items", []), 1):
                 path = f"{entry.where}.steps[{n}].items[{i}]"
-                if code not in items:
+                if code not in items and not sections.unreadable_item(code):
                     problems.add(entry.file, path, f"unknown item {code!r}")
                 elif code in seen:
                     problems.add(entry.file, path, f"item {code} is already in an earlier step")
@@ -314,10 +328,11 @@ def from_data(data: Any) -> Catalogue:
     for key in data:
         if key not in _TOP_KEYS:
             problems.add(file, key, f"unknown key (known keys: {', '.join(_TOP_KEYS)})")
+    sections = Sections(windows_file=file)
     for key in _TOP_KEYS:
         if key not in data:
             problems.add(file, key, "missing")
-    sections = Sections()
+            sections.broken.add(key)
     checked = schema.check(data.get("centre", {}), schema.CENTRE, file, "centre", problems)
     if checked is not None:
         sections.centre = Entry(file, "centre", checked)
@@ -331,6 +346,7 @@ def from_data(data: Any) -> Catalogue:
         rows = data.get(key, [])
         if not isinstance(rows, list):
             problems.add(file, key, "expected a list of tables")
+            sections.broken.add(key)
             continue
         for i, row in enumerate(rows, 1):
             where = label(kind, i, row)
@@ -340,6 +356,7 @@ def from_data(data: Any) -> Catalogue:
     fees = data.get("fees", [])
     if not isinstance(fees, list):
         problems.add(file, "fees", "expected a list of tables")
+        sections.broken.add("fees")
         fees = []
     for i, row in enumerate(fees, 1):
         if isinstance(row, dict):

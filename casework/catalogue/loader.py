@@ -45,13 +45,18 @@ def load(path: Path | str | None = None) -> Catalogue:
     for name, tables in _FILES.items():
         doc = _read(root / name, name, problems)
         if doc is None:
+            sections.broken.update(attr for _kind, _spec, attr in tables.values())
             continue
         allowed = set(tables) | ({"centre"} if name == "windows.toml" else set())
         _unknown_top(doc, allowed, name, problems)
         if name == "windows.toml":
             sections.centre = _centre(doc, name, problems)
         for key, (kind, spec, attr) in tables.items():
-            for i, row in enumerate(_rows(doc, key, name, problems), 1):
+            rows = _rows(doc, key, name, problems)
+            if rows is None:
+                sections.broken.add(attr)
+                continue
+            for i, row in enumerate(rows, 1):
                 where = label(kind, i, row)
                 record = row if not spec else schema.check(row, spec, name, where, problems)
                 if record is not None:
@@ -92,14 +97,15 @@ def _unknown_top(doc: dict[str, Any], allowed: set[str], name: str, problems: Pr
             problems.add(name, key, f"unknown top-level key (known: {', '.join(sorted(allowed))})")
 
 
-def _rows(doc: dict[str, Any], key: str, name: str, problems: Problems) -> list[Any]:
+def _rows(doc: dict[str, Any], key: str, name: str, problems: Problems) -> list[Any] | None:
+    """The [[key]] tables of a file; None (reported) when there are none or they are not a list."""
     rows = doc.get(key)
     if rows is None:
         problems.add(name, key, f"no [[{key}]] tables")
-        return []
+        return None
     if not isinstance(rows, list):
         problems.add(name, key, f"write it as [[{key}]] tables (an array of tables)")
-        return []
+        return None
     return rows
 
 
@@ -115,19 +121,23 @@ def _read_items(folder: Path, sections: Sections, problems: Problems) -> None:
     """One file per department; the item's department is the file's name, so it cannot disagree."""
     if not folder.is_dir():
         problems.add("items/", "(folder)", "missing: one items/<department>.toml per department")
+        sections.broken.add("items")
         return
     known = {e.data.get("code") for e in sections.departments}
     for file in sorted(folder.glob("*.toml")):
         name = f"items/{file.name}"
         department = file.stem
         sections.item_files[department] = name
-        if department not in known:
+        if department not in known and "departments" not in sections.broken:
             problems.add(name, "(file)", f"no department with code {department!r} (the file name must be one)")
         doc = _read(file, name, problems)
-        if doc is None:
+        if doc is not None:
+            _unknown_top(doc, {"item"}, name, problems)
+        rows = None if doc is None else _rows(doc, "item", name, problems)
+        if rows is None:
+            sections.broken.add(f"items:{department}")
             continue
-        _unknown_top(doc, {"item"}, name, problems)
-        for i, row in enumerate(_rows(doc, "item", name, problems), 1):
+        for i, row in enumerate(rows, 1):
             where = label("item", i, row)
             if isinstance(row, dict) and "department" in row:
                 problems.add(name, f"{where}.department", "comes from the file name: remove it")
