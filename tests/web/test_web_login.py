@@ -82,12 +82,12 @@ def test_sign_out_ends_the_session(page: Any, base_url: str) -> None:
 
 
 def test_idle_session_times_out(page: Any, served: Callable[..., Any]) -> None:
-    _app, url = served(WEB_IDLE_TIMEOUT=1.5)
+    _app, url = served(WEB_IDLE_TIMEOUT=2.5)
     sign_in(page, url, "zhangsan")
     page.wait_for_url(url + "/")
     page.goto(url + "/form")  # activity keeps the session
     assert page.url == url + "/form"
-    time.sleep(2)
+    time.sleep(3)
     page.goto(url + "/")
     assert "/login" in page.url
     assert "分钟未操作，登录已失效" in page.content()
@@ -95,13 +95,13 @@ def test_idle_session_times_out(page: Any, served: Callable[..., Any]) -> None:
 
 def test_form_typed_before_a_timeout_is_not_lost(page: Any, served: Callable[..., Any],
                                                  artifacts: Path) -> None:
-    app, url = served(WEB_IDLE_TIMEOUT=1.5)
+    app, url = served(WEB_IDLE_TIMEOUT=2.5)
     sign_in(page, url, "zhangsan")
     page.goto(url + "/form")
     page.fill("#applicant", "王小明")
     page.fill("#id_number", "320682199001011234")
     page.fill("#remark", "代办：村民委托")
-    time.sleep(2)
+    time.sleep(3)
     page.click("button[type=submit].primary")
     assert "表单保存前登录已失效" in page.content()
     page.fill("#username", "zhangsan")
