@@ -31,7 +31,8 @@ def six_public(catalogue: Catalogue, item: ServiceItem) -> list[Section]:
         f"办件类型：{item.kind_label}",
         f"受理地点：{'、'.join(TIER_LABELS[t] for t in item.receive_tiers)}",
         f"审批层级：{TIER_LABELS[item.handle_tier]}",
-        f"办理窗口：{window.name}（{window.place}）",
+        # a town-handled item not taken in at the city: its city window only answers questions
+        f"{'办理窗口' if 'city' in item.receive_tiers else '市中心咨询窗口'}：{window.name}（{window.place}）",
         f"办理地点：{item.place}",
         f"办公时间：{item.hours}",
     ]

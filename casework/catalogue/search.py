@@ -14,8 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pypinyin import Style, lazy_pinyin
-
 if TYPE_CHECKING:
     from casework.catalogue.model import ServiceItem
 
@@ -29,6 +27,8 @@ def _fold(text: str) -> str:
 
 def pinyin_keys(text: str) -> tuple[str, str]:
     """(full pinyin, initials) of `text`, letters and digits only: 企业设立登记 -> (qiyesheli..., qysldj)."""
+    from pypinyin import Style, lazy_pinyin  # 0.4 s to import: paid only by the first search
+
     folded = _fold(text)
     full = "".join(_NOT_ALNUM.sub("", p) for p in lazy_pinyin(folded))
     initials = "".join(_NOT_ALNUM.sub("", p) for p in lazy_pinyin(folded, style=Style.FIRST_LETTER))
