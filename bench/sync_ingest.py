@@ -1,0 +1,155 @@
+"""Ingest throughput against its physical limit: records pushed to central, verified and stored,
+compared with the single-core Ed25519 verify rate measured in the same run.
+
+A node's LogStore holds N signed records (made before the clock starts); the timed part is the
+node's `SyncClient.push()` to a real central (the sync blueprint on waitress, on loopback): read
+from the node's SQLite, frame, gzip, sign the request, send; at central: authenticate, gunzip,
+parse strictly (canonical bytes), verify every signature, check chains, store in SQLite with the
+Merkle log and routing, sign a receipt; back at the node: verify the receipt and store it with the
+records marked sent. Every record needs one signature verification at least, so the verify rate
+on one core is the limit this path is measured against.
+
+Prints `name=value` lines, the headline `ratio_to_verify_limit=` last (target >= 0.6).
+
+    python bench/sync_ingest.py [--records 20000] [--batch 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flask import Flask  # noqa: E402 - after the path: the bench runs from a checkout
+from waitress.server import create_server  # noqa: E402
+
+from sync.client import SyncClient  # noqa: E402
+from sync.envelope import RECORD_DOMAIN  # noqa: E402
+from sync.keys import NodeKey  # noqa: E402
+from sync.logstore import LogStore  # noqa: E402
+from sync.requestauth import NonceStore  # noqa: E402
+from sync.server import create_sync_blueprint  # noqa: E402
+
+NET = "bench"
+ITEMS = ["户籍迁移登记", "城乡居民基本医疗保险参保登记", "农村宅基地使用权登记", "残疾人证办理",
+         "高龄津贴申领", "生育登记", "个体工商户设立登记", "城乡低保申请"]
+NAMES = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄强", "周杰", "吴霞"]
+
+
+def make_bodies(n: int) -> list[dict[str, Any]]:
+    """N case bodies shaped like a village room's day: items, applicants, materials, fees."""
+    out = []
+    for i in range(n):
+        out.append({
+            "case": f"V000001-2026-{i:06d}",
+            "item": f"S{(i * 7) % 500:04d}",
+            "item_name": ITEMS[i % len(ITEMS)],
+            "applicant": {"name": NAMES[i % len(NAMES)], "id_masked": f"3206{i % 97:02d}**********{i % 9973:04d}",
+                          "phone_masked": f"139****{i % 10000:04d}"},
+            "proxy": i % 3 == 0,
+            "materials": [{"code": f"M{j}", "copies": 1 + (i + j) % 2, "original_seen": True}
+                          for j in range(1 + i % 4)],
+            "fee_fen": (i % 5) * 1000,
+            "note": "材料齐全，当场受理" if i % 2 else "申请人委托村代办员代为申请",
+        })
+    return out
+
+
+class Central:
+    """Central's LogStore with the sync blueprint, served by waitress on loopback in a thread."""
+
+    def __init__(self, folder: Path, key: NodeKey) -> None:
+        self.store = LogStore.open(folder / "central.sqlite", network=NET, origin="C", signer=key)
+        app = Flask("bench-central")
+        app.register_blueprint(create_sync_blueprint(self.store, nonces=NonceStore(folder / "nonces.sqlite")))
+        self.server = create_server(app, host="127.0.0.1", port=0, threads=4)
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"  # type: ignore[union-attr]
+        threading.Thread(target=self.server.run, daemon=True).start()
+
+    def enrol(self, node: str, key: NodeKey) -> None:
+        tier = {"T": "town", "V": "village", "S": "subcentre"}[node[0]]
+        self.store.append("node.enrolled", {"node": node, "tier": tier, "name": node,
+                                            "public_key": key.public.hex(), "key": key.key_id, "from_seq": 1})
+
+    def close(self) -> None:
+        self.server.close()
+        self.store.close()
+
+
+def setup(folder: Path, bodies: list[dict[str, Any]], *, batch: int, url: str | None = None,
+          central: Central | None = None) -> tuple[Central, LogStore, SyncClient]:
+    """A central and an enrolled node holding `bodies` as signed records, ready to push."""
+    central_key, node_key = NodeKey.from_seed(b"c" * 32), NodeKey.from_seed(b"v" * 32)
+    central = central or Central(folder, central_key)
+    central.enrol("V000001", node_key)
+    store = LogStore.open(folder / "node.sqlite", network=NET, origin="V000001", signer=node_key,
+                          central_public=central_key.public)
+    for start in range(0, len(bodies), 1000):
+        store.append_many([("case.received", b) for b in bodies[start:start + 1000]],
+                          time="2026-03-02T09:30:00+08:00")
+    client = SyncClient(store, url or central.url, key=node_key, central_public=central_key.public,
+                        state_path=folder / "state.json", batch=batch, timeout=120)
+    client.check_time()
+    return central, store, client
+
+
+def run_push(bodies: list[dict[str, Any]], *, batch: int = 500) -> dict[str, float]:
+    """Time one complete push of `bodies` from a node to central; check every record arrived."""
+    with tempfile.TemporaryDirectory() as tmp:
+        central, store, client = setup(Path(tmp), bodies, batch=batch)
+        try:
+            t0 = time.perf_counter()
+            pushed = client.push()
+            seconds = time.perf_counter() - t0
+            if pushed != len(bodies) or central.store.head("V000001")[0] != len(bodies):
+                raise RuntimeError(f"pushed {pushed} of {len(bodies)}")
+            if store.count_pending("C"):
+                raise RuntimeError("records left unsent")
+            return {"seconds": seconds, "receipts": len(store.receipts("C"))}
+        finally:
+            store.close()
+            central.close()
+
+
+def verify_rate(n: int) -> float:
+    """Ed25519 verifications per second on one core, over record-sized messages."""
+    key = NodeKey.from_seed(b"r" * 32)
+    public = key.public_key()
+    messages = [RECORD_DOMAIN + (b'{"body":{"case":"%06d"},"pad":"' % i) + b"x" * 400 + b'"}' for i in range(n)]
+    sigs = [key.sign(m) for m in messages]
+    t0 = time.perf_counter()
+    for m, s in zip(messages, sigs, strict=True):
+        public.verify(s, m)
+    return n / (time.perf_counter() - t0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=20000)
+    parser.add_argument("--batch", type=int, default=500)
+    args = parser.parse_args(argv)
+    bodies = make_bodies(args.records)
+    limit = verify_rate(max(2000, args.records))
+    result = run_push(bodies, batch=args.batch)
+    rate = args.records / result["seconds"]
+    print(f"records={args.records}")
+    print(f"batch={args.batch}")
+    print(f"cpus={os.cpu_count()}")
+    print(f"seconds={result['seconds']:.3f}")
+    print(f"receipts={result['receipts']:.0f}")
+    print(f"verify_per_s_one_core={limit:.0f}")
+    print(f"records_per_s={rate:.0f}")
+    print(f"ratio_to_verify_limit={rate / limit:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
