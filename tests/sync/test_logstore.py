@@ -494,3 +494,16 @@ def test_mark_sent_refuses_a_receipt_central_did_not_sign(central: LogStore, tow
     assert town.count_pending("C") == 1 and town.receipts() == []
     town.mark_sent("C", 1, good)
     assert town.count_pending("C") == 0
+
+
+def test_verify_all_finds_tampering_in_the_file(central: LogStore, town: LogStore) -> None:
+    central.ingest(chain(TOWN, "T0001", 5))
+    pull(town, central)
+    assert central.verify_all(signatures=True) == [] and town.verify_all(signatures=True) == []
+    with central.transaction() as db:           # someone edits the file behind the log's back
+        db.conn.execute("UPDATE records SET sig = ? WHERE origin = 'T0001' AND seq = 3", (bytes(64),))
+        db.conn.execute("UPDATE merkle_leaves SET hash = ? WHERE pos = 4", (bytes(32),))
+    problems = central.verify_all(signatures=True)
+    assert any("T0001 seq 3" in p for p in problems)
+    assert any("Merkle leaf 4" in p for p in problems)
+    assert central.verify_all() != []
