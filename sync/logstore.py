@@ -794,6 +794,21 @@ class LogStore:
                                         "JOIN records r ON r.id = q.id ORDER BY r.pos").fetchall()
         return [(_trusted(raw, sig), code, detail) for raw, sig, code, detail in rows]
 
+    def release(self, record_id: str) -> Record:
+        """A person settled a quarantined record: take it out of quarantine and project it now.
+
+        Projections are folds that do not depend on arrival order (records of different origins
+        arrive in any order anyway), so projecting it late gives what projecting it on time would have.
+        """
+        with self.transaction():
+            if self.db.conn.execute("DELETE FROM quarantine WHERE id = ?", (record_id,)).rowcount != 1:
+                raise StoreError(f"{record_id} is not in quarantine")
+            record = self.get(record_id)
+            assert record is not None
+            for fn in self._projectors:
+                fn(self.db, record)
+            return record
+
     def suspects(self) -> list[Record]:
         with self._lock:
             rows = self.db.conn.execute("SELECT r.raw, r.sig FROM suspects s JOIN records r ON r.id = s.id "

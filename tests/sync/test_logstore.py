@@ -208,6 +208,11 @@ def test_checker_quarantines_but_chain_continues(central: LogStore) -> None:
     central.rebuild_projections(lambda db: db.conn.execute("DELETE FROM seen"))
     everything = {s.record.id for s in central.records_after(0)}   # the directory records too
     assert {row[0] for row in central.db.conn.execute("SELECT id FROM seen")} == everything - {records[1].id}
+    central.release(records[1].id)                                  # a person settled it
+    assert central.quarantined() == []
+    assert {row[0] for row in central.db.conn.execute("SELECT id FROM seen")} == everything
+    with pytest.raises(StoreError):
+        central.release(records[1].id)
 
 
 def test_rebuild_projections_replays_in_log_order(town: LogStore) -> None:
