@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import PASSWORD, make_app
+from web_testapp import PASSWORD, make_app
 
 from store import accounts
 from store.db import open_db
@@ -102,7 +102,7 @@ def test_a_new_account_version_ends_existing_sessions(served: Callable[..., Any]
     _app, base_url = served()
     s = signed_in(base_url)
     assert s.get(base_url + "/form", allow_redirects=False).status_code == 200
-    from conftest import account_body
+    from web_testapp import account_body
 
     db = open_db(tmp_path / "data" / "app.sqlite")
     accounts.project(db, account_body("zhangsan", ["town_clerk"], version=2, password="new-password-9"))

@@ -9,16 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PASSWORD
+from web_testapp import PASSWORD, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page: Any, base_url: str, username: str, password: str = PASSWORD, path: str = "/") -> None:
-    page.goto(base_url + path)
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("button[type=submit].primary")
 
 
 def test_sign_in_lands_on_the_page_asked_for_in_chinese(page: Any, base_url: str, artifacts: Path) -> None:

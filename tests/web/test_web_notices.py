@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import NOTICE, make_app
-from test_web_login import sign_in
+from web_testapp import NOTICE, make_app, sign_in
 
 from web.notices import notice_view, render_notice
 

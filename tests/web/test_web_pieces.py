@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from conftest import make_app
+from web_testapp import make_app
 
 from store.accounts import ROLES
 from web.filters import date_cn, datetime_cn, mask_id, mask_phone, yuan
