@@ -146,3 +146,18 @@ def test_ed25519_is_rfc_8032() -> None:
     assert k.public.hex() == "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
     assert k.sign(b"").hex() == ("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc"
                                  "61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
+
+
+def test_a_client_written_from_protocol_md_alone_agrees() -> None:
+    """What PROTOCOL.md sections 2-4 say, done with the standard library and any Ed25519: no sync code."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    for vector in RECORDS["positive"]:
+        raw = bytes.fromhex(vector["raw_hex"])
+        fields = json.loads(raw)
+        again = json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        assert again == raw
+        assert hashlib.sha256(raw).hexdigest() == vector["id"]
+        public = bytes.fromhex(KEYS[vector["signer"]]["public"])
+        assert hashlib.sha256(public).hexdigest()[:16] == fields["key"]
+        Ed25519PublicKey.from_public_bytes(public).verify(bytes.fromhex(vector["sig"]), b"bianmin/record/v1\x00" + raw)
