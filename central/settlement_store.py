@@ -174,3 +174,19 @@ def open_refund_requests(db: Database) -> list[RefundRequest]:
 def refund_request(db: Database, request: str) -> RefundRequest | None:
     row = db.execute(f"{_REQ} WHERE request = ?", [request]).fetchone()
     return RefundRequest(*row) if row else None
+
+
+_ENTRY_COLS = ["record_id", "case_number", "assessment", "kind", "amount_fen", "method", "reference", "receipt",
+               "window", "department", "cashier", "approved_by", "day", "time"]
+
+
+def entry(db: Database, record_id: str) -> dict[str, Any] | None:
+    row = db.execute(f"SELECT {', '.join(_ENTRY_COLS)} FROM settlement_entries WHERE record_id = ?",
+                     [record_id]).fetchone()
+    return dict(zip(_ENTRY_COLS, row, strict=True)) if row else None
+
+
+def entries_of_assessment(db: Database, assessment: str) -> list[dict[str, Any]]:
+    rows = db.execute(f"SELECT {', '.join(_ENTRY_COLS)} FROM settlement_entries WHERE assessment = ?"
+                      " ORDER BY time, record_id", [assessment]).fetchall()
+    return [dict(zip(_ENTRY_COLS, r, strict=True)) for r in rows]

@@ -1,0 +1,97 @@
+"""The city server's Flask app: `create_app({"DATA_DIR": ...})`.
+
+It holds one `Central` (central.runtime) for the data folder, mounts the sync API for the nodes
+(sync.server, routed by central.routing), registers web/'s shared pieces (sign-in, layout,
+notices, the public service guide) and central's own areas, each a blueprint:
+window workstation, service card, settlement centre, supervision, administration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, redirect, url_for
+from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response
+
+import web
+from central import sms
+from central.datadir import DataDir
+from central.routing import Router
+from central.runtime import Central
+from store.accounts import StaffAccount
+from store.db import open_db
+from sync.blobs import BlobStore
+from sync.server import create_sync_blueprint
+from web.auth import current_staff, login_required
+from web.guide import guide_blueprint
+
+CENTRAL_ROLES = ("window_clerk", "card_clerk", "cashier", "supervisor", "inspector", "admin")
+
+NAV = [
+    web.NavEntry("window.queue", _l("Window"), roles=("window_clerk", "card_clerk"), active_prefixes=("window.",)),
+    web.NavEntry("card.index", _l("Service card"), roles=("card_clerk",), active_prefixes=("card.",)),
+    web.NavEntry("settlement.index", _l("Settlement centre"), roles=("cashier",), active_prefixes=("settlement.",)),
+    web.NavEntry("supervision.board", _l("Supervision"), roles=("supervisor", "inspector", "admin"),
+                 active_prefixes=("supervision.",)),
+    web.NavEntry("admin.index", _l("Administration"), roles=("admin",), active_prefixes=("admin.",)),
+    web.NavEntry("guide.index", _l("Service guide"), active_prefixes=("guide.",)),
+]
+
+
+def central_of() -> Central:
+    """The Central of the app handling this request."""
+    return current_app.extensions["central"]
+
+
+def _may_log_in(staff: StaffAccount) -> bool:
+    return staff.has_role(*CENTRAL_ROLES)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build central's app. Config: DATA_DIR (required), SMS_SENDER (default True: run the outbox
+    thread), CENTRAL_CLOCK (a function returning an aware datetime: tests move the day)."""
+    config = dict(config or {})
+    data = DataDir(Path(config["DATA_DIR"]))
+    if not data.exists():
+        raise RuntimeError(f"{data.root} holds no central; run `bianmin central init --data {data.root}` first")
+    app = Flask(__name__)
+    app.config.update(config)
+    clock = config.get("CENTRAL_CLOCK")
+    central = Central(data, clock=clock) if clock else Central(data)
+    app.extensions["central"] = central
+    settings = central.config
+
+    store_db = web.per_request_db(app, data.db)
+    web.init_app(app, store_db_getter=store_db, place_name=settings.place_name, nav=NAV, data_dir=data.root,
+                 may_log_in=_may_log_in, public_base_url=settings.public_base_url)
+
+    router = Router(lambda: central.log.db)
+    blobs = BlobStore(data.blobs)
+    sync_bp = create_sync_blueprint(central.log, route=router.nodes_for, blobs=blobs)
+    web.csrf.exempt(sync_bp)  # nodes sign every request with their key; there is no browser session
+    app.register_blueprint(sync_bp)
+    app.extensions["central_blobs"] = blobs
+
+    from central import views_admin, views_card, views_settlement, views_supervision, views_window
+
+    for module in (views_window, views_card, views_settlement, views_supervision, views_admin):
+        app.register_blueprint(module.bp)
+    app.register_blueprint(guide_blueprint(catalogue_getter=central.catalogue, tier_getter=lambda: "city",
+                                           public=True, intake_endpoint="window.intake"))
+
+    @app.get("/")
+    @login_required
+    def home() -> Response:
+        staff = current_staff()
+        for entry in NAV:
+            if entry.visible_to(staff):
+                return redirect(entry.url())
+        return redirect(url_for("guide.index"))
+
+    if config.get("SMS_SENDER", True):
+        sender = sms.Sender(lambda: open_db(data.db), settings.sms_gateway_url, settings.sms_interval_seconds)
+        sender.start()
+        app.extensions["central_sms"] = sender
+    return app
