@@ -69,6 +69,8 @@ ACTION_ORDER = (
     "withdrawn", "fee_assessed", "fee_paid", "fee_refunded", "material_added", "note_added", "evaluated",
 )
 
+MAX_PAUSE_DAYS = 3660
+
 #: Without calendar data: weekends only, and every date it gives is marked provisional.
 NO_CALENDAR = WorkCalendar([])
 
@@ -294,7 +296,10 @@ def apply(state: CaseState, step: Step, name: str, body: Mapping[str, Any], cale
     elif name == "clock_resumed":
         start = state.paused_since or _day(time)
         end = max(start, _day(time))
-        days = calendar.working_days_between(start, end, allow_provisional=True)
+        if (end - start).days > MAX_PAUSE_DAYS:  # no hearing lasts ten years: the clocks are wrong
+            days, state.clock_doubtful = 0, True
+        else:
+            days = calendar.working_days_between(start, end, allow_provisional=True)
         last = state.pauses[-1]
         state.pauses = (*state.pauses[:-1], replace(last, end=end, working_days=days))
         state.status = state.status_before_pause or S.ACCEPTED
@@ -363,19 +368,29 @@ def limit_days(item: Mapping[str, Any]) -> int:
 
 def settle_due_date(state: CaseState, calendar: WorkCalendar, provisional_calendar: bool) -> None:
     """The due date: the certified one (promise or acceptance) or the limit counted from the
-    acceptance, extended by every finished pause (art. 45). An open pause extends it once it ends."""
+    acceptance, extended by every finished pause (art. 45). An open pause extends it once it ends.
+
+    A date that rests on a doubtful clock (a PC reset to 1970, or set to year 9999) or on years
+    the calendar does not know is marked provisional; one that cannot be counted at all is left
+    as certified (or None), never guessed and never an exception."""
     if state.accepted_time is None:
         state.due_date = None
         return
-    paused = sum(p.working_days for p in state.pauses)
-    if state.due_date is not None:
-        due = calendar.add_working_days(state.due_date, paused, allow_provisional=True) if paused else None
-        if due is not None:
-            state.due_date, state.due_provisional = due.date, due.provisional or provisional_calendar
+    doubtful = state.clock_doubtful or not 2001 <= state.accepted_time.year <= 2200
+    try:
+        paused = sum(p.working_days for p in state.pauses)
+        if state.due_date is not None:
+            due = calendar.add_working_days(state.due_date, paused, allow_provisional=True) if paused else None
+            if due is not None:
+                state.due_date, state.due_provisional = due.date, due.provisional or provisional_calendar
+            else:
+                state.due_provisional = provisional_calendar or not calendar.knows(state.due_date)
         else:
-            state.due_provisional = provisional_calendar or not calendar.knows(state.due_date)
-        return
-    ranges = [(p.start + dt.timedelta(days=1), p.end) for p in state.pauses if p.end and p.end > p.start]
-    due = calendar.add_working_days(state.accepted_time, limit_days(state.item), paused=ranges,
-                                    allow_provisional=True)
-    state.due_date, state.due_provisional = due.date, due.provisional or provisional_calendar
+            ranges = [(p.start + dt.timedelta(days=1), p.end) for p in state.pauses if p.end and p.working_days]
+            due = calendar.add_working_days(state.accepted_time, limit_days(state.item), paused=ranges,
+                                            allow_provisional=True)
+            state.due_date, state.due_provisional = due.date, due.provisional or provisional_calendar
+    except (RuleError, OverflowError, ValueError):
+        doubtful = True
+    state.due_provisional = state.due_provisional or doubtful
+    state.clock_doubtful = doubtful

@@ -175,6 +175,7 @@ class CaseState:
     accepted_by: str | None = None
     due_date: dt.date | None = None
     due_provisional: bool = False        # computed without calendar data for those dates
+    clock_doubtful: bool = False         # a date above rests on a clock that cannot be right
     pauses: tuple[Pause, ...] = ()
     paused_since: dt.date | None = None
     status_before_pause: Status | None = None

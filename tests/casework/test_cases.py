@@ -534,3 +534,24 @@ def test_deadlines_may_not_lie_before_the_event() -> None:
     with pytest.raises(RuleError) as err:
         check_event(state, f"window:{WINDOW}", "case.supplement_requested", body, time=dt.datetime(2026, 3, 10, 10))
     assert err.value.code == "deadline_past"
+
+
+@pytest.mark.parametrize("accepted_at", ["9999-12-31T10:00:00", "1970-01-01T08:00:00"])
+def test_absurd_clocks_leave_the_due_date_provisional_not_an_exception(accepted_at: str,
+                                                                        calendar: WorkCalendar) -> None:
+    desk = Desk()
+    received(desk, VILLAGE, item=IMMEDIATE_ITEM, materials=["身份证", "照片"], time="0001-01-01T00:00:00")
+    desk.add(VILLAGE, "accepted", accepted_at)
+    state = desk.fold(calendar=calendar)
+    assert state.status is Status.ACCEPTED and state.clock_doubtful and state.due_provisional
+
+
+def test_a_pause_spanning_centuries_is_not_counted(calendar: WorkCalendar) -> None:
+    desk = Desk()
+    received(desk)
+    desk.add("C", "accepted", "2026-03-02T10:00:00", window=WINDOW)
+    desk.add("C", "clock_paused", "2026-03-03T10:00:00", window=WINDOW, reason="test")
+    desk.add("C", "clock_resumed", "2999-03-03T10:00:00", window=WINDOW)
+    state = desk.fold(calendar=calendar)
+    assert state.status is Status.ACCEPTED and state.paused_days == 0
+    assert state.clock_doubtful and state.due_provisional and state.due_date == dt.date(2026, 3, 16)
