@@ -24,7 +24,8 @@ view (`CaseState.heads`). That makes the events a causal DAG, rooted at `case.re
 - an event that breaks a rule (not the holder, a wrong status, a malformed body, a refusal
   without reason...) is a `conflict`: kept with its rule code and an English msgid for people,
   and not applied. Nothing is dropped silently and nothing raises: a fold of garbage is a state
-  full of conflicts.
+  full of conflicts. A person settles one with a note (`settles`), which marks it settled and
+  still does not apply it: the holder re-does what should be done, as a new event.
 
 Times: the origin's clock is information only; the fold uses it for dates (acceptance, pauses)
 but never for order, and clamps it so that an event is never earlier than what its author had
