@@ -974,4 +974,19 @@ class LogStore:
                     recomputed.append(leaf)
                 if recomputed.root() != self.tree_root():
                     problems.append("the stored Merkle tree does not match its leaves")
+            # Every node record vouches (signed) for a checkpoint it verified: a log rewritten
+            # since then no longer has that root at that size.
+            roots: dict[int, str | None] = {}
+            for r in checked.values():
+                if r.ckpt is None:
+                    continue
+                size = r.ckpt["size"]
+                if size not in roots:
+                    try:
+                        roots[size] = self.tree_root(size).hex()
+                    except (ValueError, StoreError):
+                        roots[size] = None
+                if roots[size] != r.ckpt["root"]:
+                    problems.append(f"{r.origin} seq {r.seq} vouches for a checkpoint of size {size} "
+                                    "that this log does not have")
         return problems

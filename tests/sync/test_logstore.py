@@ -512,3 +512,18 @@ def test_verify_all_finds_tampering_in_the_file(central: LogStore, town: LogStor
     assert any("T0001 seq 3" in p for p in problems)
     assert any("Merkle leaf 4" in p for p in problems)
     assert central.verify_all() != []
+
+
+def test_verify_all_checks_the_checkpoints_nodes_vouched_for(central: LogStore, town: LogStore) -> None:
+    pull(town, central)
+    town.append("case.received", {"case": "A"})
+    central.ingest(town.records_of("T0001"))
+    town.mark_sent("C", 1, central.make_receipt("T0001"))
+    vouching = town.append("case.received", {"case": "B"})
+    assert vouching.ckpt == {"root": central.tree_root().hex(), "size": central.tree_size()}
+    central.ingest([vouching])
+    assert central.verify_all() == []
+    other = sign_record(TOWN, net=NET, origin="T0001", seq=3, prev=vouching.id, kind="case.received",
+                        body={"case": "C"}, ckpt={"root": "0" * 64, "size": 2}, time=TIME)
+    central.ingest([other])
+    assert central.verify_all() == ["T0001 seq 3 vouches for a checkpoint of size 2 that this log does not have"]
