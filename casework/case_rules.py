@@ -117,7 +117,7 @@ def check_actor(state: CaseState, place: str, name: str) -> None:
                     status=state.status.value)
     if name in ("fee_paid", "fee_refunded") and not _is_central(place):
         raise _fail("not_settlement", N_("Fees are paid and refunded only at the settlement centre."))
-    if name == "fee_paid" and not any(a.paid_fen == 0 for a in state.assessments):
+    if name == "fee_paid" and all(a.paid for a in state.assessments):
         raise _fail("nothing_to_pay", N_("There is no unpaid fee on this case."))
     if name == "fee_refunded" and not any(a.paid_fen > a.refunded_fen for a in state.assessments):
         raise _fail("nothing_to_refund", N_("Nothing has been paid on this case that could be refunded."))
@@ -219,7 +219,7 @@ def check_against_state(state: CaseState, place: str, name: str, body: Mapping[s
             raise _fail("unknown_assessment", N_("There is no such fee assessment on this case."))
         amount = body["amount_fen"]
         if name == "fee_paid":
-            if assessment.paid_fen:
+            if assessment.paid:
                 raise _fail("already_paid", N_("This payment notice has already been paid."))
             if amount != assessment.total_fen:
                 raise _fail("wrong_amount", N_("The payment notice is for %(total)s fen, not %(amount)s."),
@@ -338,9 +338,11 @@ def apply(state: CaseState, step: Step, name: str, body: Mapping[str, Any], cale
             sum(line["amount_fen"] for line in lines if line.get("pre_fee")), place=place,
             date=time.date() if time else None))
     elif name in ("fee_paid", "fee_refunded"):
-        field = "paid_fen" if name == "fee_paid" else "refunded_fen"
+        amount = body["amount_fen"]
         state.assessments = tuple(
-            replace(a, **{field: getattr(a, field) + body["amount_fen"]}) if a.event_id == body["assessment"] else a
+            a if a.event_id != body["assessment"]
+            else replace(a, paid=True, paid_fen=a.paid_fen + amount) if name == "fee_paid"
+            else replace(a, refunded_fen=a.refunded_fen + amount)
             for a in state.assessments
         )
     elif name == "note_added":

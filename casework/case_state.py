@@ -109,6 +109,7 @@ class FeeAssessment:
     pre_fee_fen: int
     paid_fen: int = 0
     refunded_fen: int = 0
+    paid: bool = False  # settled at the settlement centre (a notice of 0 fen, all exempt, too)
     place: str = ""
     date: dt.date | None = None
 
@@ -245,12 +246,12 @@ class CaseState:
     @property
     def outstanding_fen(self) -> int:
         """What the applicant still has to pay: assessments not yet paid."""
-        return sum(a.total_fen for a in self.assessments if a.paid_fen == 0)
+        return sum(a.total_fen for a in self.assessments if not a.paid)
 
     @property
     def pre_fee_unpaid(self) -> bool:
         """A pre-fee is assessed and unpaid: the case may not be accepted yet."""
-        return any(a.pre_fee_fen > 0 and a.paid_fen == 0 for a in self.assessments)
+        return any(a.pre_fee_fen > 0 and not a.paid for a in self.assessments)
 
     def gap_overdue(self, today: dt.date) -> bool:
         """A tolerated-gap commitment has passed its deadline with materials still owed: the

@@ -347,7 +347,7 @@ def payment_notice(state: CaseState, assessment: str | None = None, *, names: Ma
     lines = [f"请持本通知单到{settlement}缴款，缴款后凭票据回窗口继续办理。"]
     if chosen.pre_fee_fen:
         lines.append(f"其中前置收费{yuan_text(chosen.pre_fee_fen)}元，须在受理前缴清。")
-    if chosen.paid_fen:
+    if chosen.paid:
         lines.append(f"已缴款{yuan_text(chosen.paid_fen)}元。"
                      + (f"已退款{yuan_text(chosen.refunded_fen)}元。" if chosen.refunded_fen else ""))
     number = str(step.event.body.get("notice") or f"{state.number}-F{state.assessments.index(chosen) + 1}")
