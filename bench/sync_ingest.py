@@ -17,6 +17,7 @@ Prints `name=value` lines, the headline `ratio_to_verify_limit=` last (target >=
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -72,7 +73,11 @@ class Central:
         app.register_blueprint(create_sync_blueprint(self.store, nonces=NonceStore(folder / "nonces.sqlite")))
         self.server = create_server(app, host="127.0.0.1", port=0, threads=4)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"  # type: ignore[union-attr]
-        threading.Thread(target=self.server.run, daemon=True).start()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        with contextlib.suppress(OSError):  # closed under the select loop: that is how it stops
+            self.server.run()
 
     def enrol(self, node: str, key: NodeKey) -> None:
         tier = {"T": "town", "V": "village", "S": "subcentre"}[node[0]]

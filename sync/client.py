@@ -132,6 +132,49 @@ class SyncReport:
     notes: list[str] = field(default_factory=list)
 
 
+# --- steps shared by the HTTP client and bundles ----------------------------------------------------------
+
+def parse_pulled(store: LogStore, raw: bytes, sig: bytes) -> Record:
+    try:
+        return parse_record(raw, sig, network=store.network)
+    except Refusal as refusal:
+        raise SyncError("sync.refused", refusal.detail, stop=True, reason=refusal.code) from None
+
+
+def take_receipt(store: LogStore, central_public: bytes, wire: Any, known: dict[str, Any] | None) -> merkle.Receipt:
+    """Verify central's receipt completely (signature, the head's inclusion, consistency with the
+    checkpoint this node holds, that the head is OUR record), then store it and mark the records
+    it covers sent, in one transaction."""
+    try:
+        receipt = merkle.receipt_from_wire(wire, central_public, network=store.network, known=known)
+    except Refusal as refusal:
+        raise SyncError("receipt.invalid", f"{refusal.code}: {refusal.detail}", stop=True) from None
+    if receipt.origin != store.origin:
+        raise SyncError("receipt.invalid", f"receipt for {receipt.origin}, not {store.origin}", stop=True)
+    mine = store.records_of(store.origin, receipt.seq, receipt.seq)
+    if not mine or mine[0].id != receipt.head:
+        # central holds a head we do not: a restore from backup, or a fork; recover() sorts it out
+        raise SyncError("sync.fork", f"central's head seq {receipt.seq} is not ours", stop=True)
+    store.mark_sent("C", receipt.seq, receipt)
+    return receipt
+
+
+def ingest_routed(store: LogStore, frames: Sequence[Frame], cursor: int) -> int:
+    """Ingest records central routed to this node and advance the pull cursor, in one transaction;
+    a refusal stops sync (central sent something this node's log cannot take: a person looks)."""
+    records = [parse_pulled(store, raw, sig) for _, raw, sig in frames]
+    positions = {r.id: pos for (pos, _, _), r in zip(frames, records, strict=True) if pos is not None}
+    with store.transaction():
+        result = store.ingest(records, positions=positions)
+        if not result.ok:
+            refused = result.refused
+            assert refused is not None
+            raise SyncError("sync.refused", refused.detail, stop=True, reason=refused.code)
+        if cursor > store.cursor("C", "pulled"):
+            store.set_cursor("C", "pulled", cursor)
+    return result.count("accepted") + result.count("quarantined")
+
+
 # --- the client ----------------------------------------------------------------------------------------
 
 class SyncClient:
@@ -314,19 +357,7 @@ class SyncClient:
         return answer
 
     def _take_receipt(self, wire: Any, known: dict[str, Any] | None) -> merkle.Receipt:
-        """Verify central's receipt completely, then store it and mark records sent, atomically."""
-        try:
-            receipt = merkle.receipt_from_wire(wire, self.central_public, network=self.store.network, known=known)
-        except Refusal as refusal:
-            raise SyncError("receipt.invalid", f"{refusal.code}: {refusal.detail}", stop=True) from None
-        if receipt.origin != self.node:
-            raise SyncError("receipt.invalid", f"receipt for {receipt.origin}, not {self.node}", stop=True)
-        mine = self.store.records_of(self.node, receipt.seq, receipt.seq)
-        if not mine or mine[0].id != receipt.head:
-            # central holds a head we do not: a restore from backup, or a fork; recover() sorts it out
-            raise SyncError("sync.fork", f"central's head seq {receipt.seq} is not ours", stop=True)
-        self.store.mark_sent("C", receipt.seq, receipt)
-        return receipt
+        return take_receipt(self.store, self.central_public, wire, known)
 
     def pull(self, report: SyncReport | None = None) -> int:
         """Fetch and ingest records routed to this node, advancing the cursor with each batch."""
@@ -339,16 +370,7 @@ class SyncClient:
                 raise SyncError("server.bad_answer", "pull answer without a cursor")
             frames = self._frames(resp)
             if frames:
-                records = [self._parse(raw, sig) for _, raw, sig in frames]
-                positions = {r.id: pos for (pos, _, _), r in zip(frames, records, strict=True) if pos is not None}
-                with self.store.transaction():
-                    result = self.store.ingest(records, positions=positions)
-                    if not result.ok:
-                        refused = result.refused
-                        assert refused is not None
-                        raise SyncError("sync.refused", refused.detail, stop=True, reason=refused.code)
-                    self.store.set_cursor("C", "pulled", int(cursor_text))
-                report.pulled += result.count("accepted") + result.count("quarantined")
+                report.pulled += ingest_routed(self.store, frames, int(cursor_text))
             elif int(cursor_text) != after:
                 self.store.set_cursor("C", "pulled", int(cursor_text))
             if resp.headers.get("X-Bianmin-More") != "1":
@@ -361,10 +383,7 @@ class SyncClient:
             raise SyncError("net.cut", refusal.detail) from None
 
     def _parse(self, raw: bytes, sig: bytes) -> Record:
-        try:
-            return parse_record(raw, sig, network=self.store.network)
-        except Refusal as refusal:
-            raise SyncError("sync.refused", refusal.detail, stop=True, reason=refusal.code) from None
+        return parse_pulled(self.store, raw, sig)
 
     # -- blobs ---------------------------------------------------------------------------------
     def upload_blob(self, sha256: str) -> int:
@@ -421,6 +440,11 @@ class SyncClient:
             got += len(data)
             offset = st.received
         return got
+
+    def carry_bundle(self, data: bytes) -> bytes:
+        """Hand central another node's export bundle (this node is only the carrier, e.g. a town
+        for its villages) and return central's signed reply bundle to carry back."""
+        return self.request("POST", "/sync/v1/bundle", data, headers={"Content-Type": "application/zip"}).content
 
     # -- one complete exchange -------------------------------------------------------------------
     def sync_once(self) -> SyncReport:

@@ -60,6 +60,7 @@ class SyncConfig:
     replay_window: int = 300  # seconds
     max_blob_size: int = 64 * 1024 * 1024
     max_chunk_bytes: int = 1024 * 1024
+    max_bundle_bytes: int = 256 * 1024 * 1024
     gzip_min_bytes: int = 512
 
     def to_json(self) -> dict[str, int]:
@@ -483,6 +484,21 @@ def create_sync_blueprint(store: LogStore, *, route: Route = route_everything,
             rows.append((stored.central_pos if stored else None, r.raw, r.sig))
         return compress(Response(encode_frames(rows), mimetype=BATCH_TYPE), 200,
                         {"X-Bianmin-Count": str(len(rows))})
+
+    @bp.post("/bundle")
+    def bundle() -> Response:
+        """A carrier (a town, or any enrolled node with a link) hands in another node's export
+        bundle and takes the signed reply back; the bundle's own signature says whose records
+        they are, the request's signature only who carried them."""
+        from sync.bundle import answer_bundle
+
+        data = request.get_data(cache=True)
+        authenticate(data)
+        if len(data) > config.max_bundle_bytes:
+            raise ProtocolError("bundle_too_large", f"Bundles may be at most {config.max_bundle_bytes} bytes.",
+                                status=413)
+        _, reply_bytes = answer_bundle(store, routes, data, blobs=blobs)
+        return Response(reply_bytes, mimetype="application/zip")
 
     # -- blobs --
     def need_blobs() -> BlobStore:

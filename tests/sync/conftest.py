@@ -8,6 +8,7 @@ the few lines every app needs to mount it.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -45,14 +46,20 @@ class Served:
     """A WSGI app on 127.0.0.1:<free port> in a thread; `close()` stops it."""
 
     def __init__(self, app: Flask) -> None:
+        self.app = app
         self.server = create_server(app, host="127.0.0.1", port=0, threads=4, channel_timeout=30)
         self.port = self.server.effective_port  # type: ignore[union-attr]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
+
+    def _run(self) -> None:
+        with contextlib.suppress(OSError):  # the socket closed under the select loop: that is how it stops
+            self.server.run()
 
     def close(self) -> None:
         self.server.close()
+        self.server.task_dispatcher.shutdown()  # type: ignore[union-attr]
 
 
 @dataclass
@@ -68,6 +75,11 @@ class Central:
     @property
     def url(self) -> str:
         return self.served.url
+
+    @property
+    def routes(self):  # type: ignore[no-untyped-def]
+        """The blueprint's routing queues (bundles are answered with them)."""
+        return self.served.app.extensions["bianmin_sync"]["routes"]
 
     def enrol(self, node: str) -> NodeKey:
         key = node_key(node)
