@@ -147,14 +147,17 @@ def fold(events: Iterable[Event], *, calendar: WorkCalendar | None = None, catal
     links = {eid: _parents_of(e) for eid, e in by_id.items()}
 
     # Held back: events waiting for an event not in the set, and everything after them.
-    held: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        for eid, ps in links.items():
-            if eid not in held and any(p not in by_id or p in held for p in ps):
-                held.add(eid)
-                changed = True
+    followers: dict[str, list[str]] = {}
+    for eid, ps in links.items():
+        for p in ps:
+            followers.setdefault(p, []).append(eid)
+    todo = [eid for eid, ps in links.items() if any(p not in by_id for p in ps)]
+    held = set(todo)
+    while todo:
+        for child in followers.get(todo.pop(), ()):
+            if child not in held:
+                held.add(child)
+                todo.append(child)
     waiting = {eid: tuple(p for p in links[eid] if p not in by_id or p in held) for eid in held}
 
     # Kahn's algorithm, smallest id first: a total order that depends only on the set.
