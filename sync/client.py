@@ -298,11 +298,18 @@ class SyncClient:
             raise SyncError("sync.fork", "central holds fork evidence for this node", stop=True)
         central_seq, central_id = int(info.get("seq") or 0), info.get("id")
         local_seq, _ = self.store.head()
-        if central_seq and central_seq <= local_seq:
-            mine = self.store.records_of(self.node, central_seq, central_seq)
-            if not mine or mine[0].id != central_id:
-                raise SyncError("sync.fork", f"central's seq {central_seq} differs from ours", stop=True)
+        if central_seq <= local_seq:
+            if central_seq:
+                mine = self.store.records_of(self.node, central_seq, central_seq)
+                if not mine or mine[0].id != central_id:
+                    raise SyncError("sync.fork", f"central's seq {central_seq} differs from ours", stop=True)
             return 0
+        if local_seq:
+            # our head must be central's record under that number, or our history has diverged
+            resp = self.request("GET", f"/sync/v1/own?after={local_seq - 1}")
+            frames = self._frames(resp)
+            if not frames or self._parse(frames[0][1], frames[0][2]).id != self.store.head()[1]:
+                raise SyncError("sync.fork", f"central's seq {local_seq} differs from ours", stop=True)
         recovered = 0
         while local_seq < central_seq:
             resp = self.request("GET", f"/sync/v1/own?after={local_seq}")
