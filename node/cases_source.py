@@ -46,6 +46,19 @@ def _verified(node: Node, record: Record) -> bool:
         return False
 
 
+def china_time(iso: str | None) -> str | None:
+    """An ISO time with offset as China local time (what a clerk reads), or as given if unreadable."""
+    if not iso:
+        return iso
+    try:
+        moment = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if moment.tzinfo is None:
+        return iso
+    return moment.astimezone(CHINA).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
 def receipt_times(node: Node) -> tuple[list[int], list[str]]:
     """(seqs, central times) of this node's receipts, ascending: a record of seq s was receipted
     at the time of the first receipt with seq >= s."""
@@ -72,8 +85,8 @@ def load_case(node: Node, db: Database, number: str) -> LoadedCase | None:
         elif r.origin == "C":
             receipted = r.time
         entries.append(TimelineEntry(
-            id=r.id, kind=r.kind, origin=r.origin, seq=r.seq, place=place, time=r.time,
-            verified=_verified(node, r), receipted_at=receipted, body=r.body,
+            id=r.id, kind=r.kind, origin=r.origin, seq=r.seq, place=place, time=china_time(r.time) or "",
+            verified=_verified(node, r), receipted_at=china_time(receipted), body=r.body,
             applied=r.id not in conflicts and r.id not in pending,
             conflict=conflicts.get(r.id, gettext("waiting for earlier records") if r.id in pending else ""),
         ))

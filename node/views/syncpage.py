@@ -56,3 +56,14 @@ def now() -> Any:
             flash(describe_error(err.code if err else None, dict(err.params) if err else {})
                   or gettext("Sync failed."), "warning")
     return redirect(safe_next(request.form.get("next")) or url_for("syncpage.index"))
+
+
+def describe_error_english(code: str | None, params: dict[str, Any]) -> str:
+    """The same, in English, for the command line (no request, no translation)."""
+    if not code:
+        return "unknown problem"
+    msgid = MESSAGES.get(code, code)
+    try:
+        return msgid % params if params else msgid
+    except (KeyError, TypeError, ValueError):
+        return msgid

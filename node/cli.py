@@ -1,0 +1,140 @@
+"""`bianmin node ...`: enrol a service point, run it, sync it once.
+
+    bianmin node init --data DIR --central URL --token TOKEN --node-id V000101 [--network rugao]
+    bianmin node run  --data DIR [--port 8000] [--host 127.0.0.1]
+    bianmin node sync --data DIR
+
+`init` makes the node's key (0600, beside the database, never inside it), proves to central that
+it holds it (the single-use token from `bianmin central enroll-token`), pins central's public key
+in node.toml and shows its fingerprint: the person installing compares it with the one the city
+reads out, so a wrong server is caught before a single record is trusted. It then pulls the
+first records (staff, catalogue, calendar) so that the clerk can log in at once, offline after.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+DATA = click.option("--data", "data", required=True, type=click.Path(path_type=Path, file_okay=False),
+                    help="the node's data folder")
+
+
+@click.group()
+def node() -> None:
+    """Run and manage a service-point node."""
+
+
+@node.command()
+@DATA
+@click.option("--central", "central_url", required=True, help="the city server's address, e.g. https://...")
+@click.option("--token", required=True, help="the one-time enrolment token from the city")
+@click.option("--node-id", "node_id", required=True, help="T#### (town), V###### (village) or S## (sub-centre)")
+@click.option("--network", default="rugao", show_default=True, help="the sync network id")
+@click.option("--name", default="", help="the service point's name (default: as the city enrolled it)")
+@click.option("--parent", default="", help="for a village room: its town centre's node id")
+@click.option("--public-url", default="", help="status-query address printed on notices (default: --central)")
+def init(data: Path, central_url: str, token: str, node_id: str, network: str, name: str, parent: str,
+         public_url: str) -> None:
+    """Enrol this service point with the city and pin the city's key."""
+    from node.config import CONFIG_FILE, DB_FILE, NodeConfig, write_config
+    from sync.client import SyncError, enrol
+    from sync.keys import NodeKey, default_key_path
+
+    node_id = node_id.strip().upper()
+    if (data / CONFIG_FILE).exists():
+        raise click.ClickException(f"{data / CONFIG_FILE} exists: this folder is already an enrolled node")
+    data.mkdir(parents=True, exist_ok=True)
+    key_path = default_key_path(data / DB_FILE)
+    key = NodeKey.load(key_path) if key_path.exists() else NodeKey.generate()
+    try:
+        answer = enrol(central_url, network=network, node=node_id, token=token.strip(), key=key)
+    except SyncError as err:
+        raise click.ClickException(f"enrolment refused: {err.code} {err.message}") from err
+    if not key_path.exists():
+        key.save(key_path)
+    enrolled_name = name
+    if not enrolled_name:
+        from sync.envelope import from_wire
+
+        for wire in answer.get("directory", []):
+            record = from_wire(wire)
+            if record.kind == "node.enrolled" and record.body.get("node") == node_id:
+                enrolled_name = str(record.body.get("name") or "")
+    config = NodeConfig(node_id=node_id, name=enrolled_name or node_id, network=answer.get("net", network),
+                        central_url=central_url.rstrip("/"), central_public=answer["central_public_key"],
+                        central_fingerprint=answer["central_fingerprint"], public_url=public_url, parent=parent)
+    write_config(data, config)
+    click.echo(f"enrolled {node_id} ({config.name}) on network {config.network}")
+    click.echo(f"city key fingerprint: {config.central_fingerprint}")
+    click.echo("compare it with the fingerprint the city administrator reads to you; if they differ, stop.")
+    _sync_once(data)
+
+
+def _sync_once(data: Path) -> bool:
+    from node.context import Node
+    from node.syncing import NodeSync
+    from node.views.syncpage import describe_error_english
+
+    the_node = Node.open(data)
+    try:
+        runner = NodeSync(the_node)
+        report = runner.sync_now()
+        status = runner.status()
+        if report is None:
+            click.echo("this node has no city address: move records with USB bundles")
+            return True
+        if report.ok:
+            click.echo(f"synced: {report.pushed} sent, {report.pulled} received, {report.blobs_sent} scans sent")
+        else:
+            err = report.error
+            click.echo("sync failed: " + describe_error_english(err.code if err else None,
+                                                                dict(err.params) if err else {}))
+        click.echo(f"waiting to be sent: {status.pending} records")
+        return report.ok
+    finally:
+        the_node.close()
+
+
+@node.command()
+@DATA
+def sync(data: Path) -> None:
+    """Sync once with the city and say how it went."""
+    from node.config import NodeConfigError
+
+    try:
+        ok = _sync_once(data)
+    except NodeConfigError as err:
+        raise click.ClickException(str(err)) from err
+    sys.exit(0 if ok else 1)
+
+
+@node.command()
+@DATA
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--no-sync", is_flag=True, help="do not run the background sync loop")
+def run(data: Path, port: int, host: str, no_sync: bool) -> None:
+    """Serve the node's pages with waitress (and sync in the background)."""
+    from waitress import create_server
+
+    from node.app import create_app
+    from node.config import NodeConfigError
+
+    started = time.monotonic()
+    try:
+        app = create_app({"DATA_DIR": str(data), "SYNC_LOOP": not no_sync})
+    except NodeConfigError as err:
+        raise click.ClickException(str(err)) from err
+    server = create_server(app, host=host, port=port, threads=6)
+    click.echo(f"node listening on http://{host}:{server.effective_port}/ "  # type: ignore[union-attr]
+               f"(ready in {time.monotonic() - started:.1f} s)")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        app.extensions["bianmin_node_sync"].stop()
