@@ -71,6 +71,10 @@ def mark_failed(db: Database, message_id: int, error: str, next_try: float) -> N
                [error[:300], next_try, message_id])
 
 
+def retry_now(db: Database, now: float) -> None:
+    db.execute("UPDATE sms_outbox SET next_try = ? WHERE sent_at IS NULL AND next_try > ?", [now, now])
+
+
 def recent(db: Database, limit: int = 100) -> list[Message]:
     return [Message(*r) for r in db.execute(f"{_SELECT} ORDER BY id DESC LIMIT ?", [limit])]
 
