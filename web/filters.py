@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from flask import Flask
+from flask_babel import get_timezone
 
 from casework import identity
 from web.i18n import current_language
@@ -45,16 +46,24 @@ def date_cn(value: Any) -> str:
     day = _as_date(value)
     if day is None:
         return "" if value is None else str(value)
+    if isinstance(day, dt.datetime) and day.tzinfo is not None:
+        day = day.astimezone(get_timezone())  # the China-time day, not the UTC one
     if current_language() == "zh":
         return f"{day.year}年{day.month}月{day.day}日"
     return f"{day.year:04d}-{day.month:02d}-{day.day:02d}"
 
 
 def datetime_cn(value: Any) -> str:
-    """A date and time as `2026年11月25日 14:05` (the time only if the value has one)."""
+    """A date and time as `2026年11月25日 14:05` (the time only if the value has one).
+
+    An aware time (records carry UTC or +08:00) is shown in the app's time zone (China time by
+    default, BABEL_DEFAULT_TIMEZONE); a naive one is taken to be local already.
+    """
     moment = _as_date(value)
     if not isinstance(moment, dt.datetime):
         return date_cn(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(get_timezone())
     return f"{date_cn(moment.date())} {moment.hour:02d}:{moment.minute:02d}"
 
 

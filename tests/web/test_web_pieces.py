@@ -34,6 +34,11 @@ def test_dates_follow_the_language(tmp_path: Path) -> None:
         assert date_cn(dt.date(2026, 3, 1)) == "2026年3月1日"
         assert date_cn("2026-11-25") == "2026年11月25日"
         assert datetime_cn(dt.datetime(2026, 11, 25, 9, 5)) == "2026年11月25日 09:05"
+        # aware times (records) are shown in China time
+        assert datetime_cn(dt.datetime(2026, 11, 24, 16, 5, tzinfo=dt.UTC)) == "2026年11月25日 00:05"
+        assert datetime_cn("2026-11-25T01:05:00Z") == "2026年11月25日 09:05"
+        assert datetime_cn("2026-11-25T09:05:00+08:00") == "2026年11月25日 09:05"
+        assert date_cn(dt.datetime(2026, 11, 24, 16, 5, tzinfo=dt.UTC)) == "2026年11月25日"
         assert date_cn("not a date") == "not a date"
         assert date_cn(None) == ""
     with app.test_request_context("/?lang=en"):
