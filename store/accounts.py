@@ -299,3 +299,16 @@ def clear_failures(db: Database, keys: Iterable[str]) -> None:
     if keys:
         marks = ", ".join("?" for _ in keys)
         db.execute(f"DELETE FROM login_failures WHERE key IN ({marks})", keys)
+
+
+def current_locks(db: Database, *, now: float | None = None) -> list[tuple[str, float]]:
+    """Keys locked now and until when, soonest first: for an administrator's page, who may lift
+    one early with `clear_failures` (e.g. after checking by phone that it was the clerk)."""
+    now = time.time() if now is None else now
+    return [
+        (key, float(until))
+        for key, until in db.execute(
+            "SELECT key, locked_until FROM login_failures WHERE locked_until > ? ORDER BY locked_until",
+            [now],
+        )
+    ]

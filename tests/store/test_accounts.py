@@ -115,6 +115,16 @@ def test_old_failures_are_forgotten(db: Database) -> None:
     assert accounts.record_failure(db, keys, POLICY, now=1000.0 + 901) is None
 
 
+def test_current_locks_lists_what_an_administrator_may_lift(db: Database) -> None:
+    keys = accounts.failure_keys("zhangsan", "10.0.0.5")
+    for i in range(5):
+        accounts.record_failure(db, keys, POLICY, now=1000.0 + i)
+    assert accounts.current_locks(db, now=1010.0) == [("user:zhangsan", 1904.0)]
+    accounts.clear_failures(db, ["user:zhangsan"])
+    assert accounts.current_locks(db, now=1010.0) == []
+    assert accounts.locked_until(db, keys, now=1010.0) is None
+
+
 def test_clear_resets_the_count(db: Database) -> None:
     keys = accounts.failure_keys("zhangsan", None)
     for i in range(4):
