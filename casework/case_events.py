@@ -22,7 +22,7 @@ The kinds and their own fields (`?` = optional):
     item: snapshot of the service item as it was that day (`item_snapshot(ServiceItem)`), so later
       catalogue edits never change history: {code, name, department?, window?,
       kind: immediate|promised|joint|reported, handle_tier: village|town|city (the lowest tier
-      allowed to accept and decide), promised_limit_days: int, legal_limit_days: int,
+      allowed to accept and decide), receive_tiers?: [tiers where it may be taken in], promised_limit_days: int, legal_limit_days: int,
       materials: [{name, required: bool, gap_allowed?: bool, form?, count?}], fees?: [fee
       standard codes], legal_basis?: [str]}. Materials are named by their name, as the catalogue
       keys them within an item; every event below names materials the same way.
@@ -258,6 +258,9 @@ def _item(body: Mapping[str, Any]) -> None:
     text(item, "name", limit=200)
     choice(item, "kind", ITEM_KINDS)
     choice(item, "handle_tier", TIERS)
+    receive = item.get("receive_tiers")
+    if receive is not None and not (isinstance(receive, list) and all(t in TIERS for t in receive)):
+        raise _malformed("item.receive_tiers", N_("The field %(field)s must list tiers (village, town, city)."))
     integer(item, "promised_limit_days", high=3650)
     integer(item, "legal_limit_days", high=3650)
     materials = item.get("materials")
@@ -489,6 +492,7 @@ def item_snapshot(item: Any) -> dict[str, Any]:
         "window": item.window,
         "kind": item.kind,
         "handle_tier": item.handle_tier,
+        "receive_tiers": list(item.receive_tiers),
         "promised_limit_days": item.promised_limit_days,
         "legal_limit_days": item.legal_limit_days,
         "materials": [

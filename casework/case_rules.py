@@ -85,6 +85,18 @@ def _is_central(place: str) -> bool:
 
 # -- who may act ----------------------------------------------------------------------------
 
+def check_holder(state: CaseState, place: str, name: str) -> None:
+    """The holder rule alone: a status change by anyone but the holder (a hand-over by anyone
+    but the named next holder) is refused, whatever else is true of it."""
+    if name == "handover_accepted":
+        if state.status is S.FORWARDED and place != state.pending_handover:
+            raise _fail("not_next_holder", N_("Only %(next)s may take over this case, not %(place)s."),
+                        next=state.pending_handover or "", place=place)
+    elif name in STATUS_KINDS and name != "received" and state.holder is not None and place != state.holder:
+        raise _fail("not_holder", N_("Only the case's holder %(holder)s may change its status, not %(place)s."),
+                    holder=state.holder, place=place)
+
+
 def check_actor(state: CaseState, place: str, name: str) -> None:
     """Raise RuleError unless `place` may append `case.<name>` to a case in `state` (body unseen)."""
     if name not in KINDS:
@@ -92,17 +104,11 @@ def check_actor(state: CaseState, place: str, name: str) -> None:
     if name != "received" and state.status is S.NONE:
         raise _fail("not_received", N_("The case has not been received."))
     if name in STATUS_KINDS:
+        check_holder(state, place, name)
         if state.status not in FROM[name]:
             code = "already_received" if name == "received" else "wrong_status"
             raise _fail(code, N_("%(kind)s cannot follow a case that is %(status)s."),
                         kind=name, status=state.status.value)
-        if name == "handover_accepted":
-            if place != state.pending_handover:
-                raise _fail("not_next_holder", N_("Only %(next)s may take over this case, not %(place)s."),
-                            next=state.pending_handover or "", place=place)
-        elif name != "received" and place != state.holder:
-            raise _fail("not_holder", N_("Only the case's holder %(holder)s may change its status, not %(place)s."),
-                        holder=state.holder or "", place=place)
         if name in DECISIONS:
             need = state.item.get("handle_tier")
             need = need if need in TIERS else "city"
@@ -154,6 +160,10 @@ def check_against_state(state: CaseState, place: str, name: str, body: Mapping[s
     `time` is the event's moment (the fold's clamped time, or an app's now): deadlines set by an
     event may not lie before it."""
     if name == "received":
+        receive = body["item"].get("receive_tiers")
+        if receive is not None and tier_of(place) not in receive:
+            raise _fail("not_receivable_here", N_("This item is not taken in at the %(tier)s level."),
+                        tier=tier_of(place))
         return
     if time is not None and not time.year < 2001:  # a reset clock (1970) cannot judge deadlines
         deadline = body.get("deadline") if name == "supplement_requested" else (

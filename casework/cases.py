@@ -61,6 +61,7 @@ from casework.case_rules import (
     check_actor,
     check_against_state,
     check_event,
+    check_holder,
     settle_due_date,
 )
 from casework.case_state import CLOSED, CaseState, Conflict, Pending, Status, Step
@@ -247,6 +248,8 @@ def _judge(state: CaseState, event: Event, step: Step, seen: int, position: Mapp
     if state.number is not None and body["case"] != state.number:
         raise RuleError("wrong_case", N_("The event is for case %(other)s, not %(case)s."),
                         other=str(body["case"])[:40], case=state.number)
+    # who acts is judged before when: a non-holder is refused as such, however the race fell out
+    check_holder(state, place, name)
     last = state.last_status_event
     if name in STATUS_KINDS and name != "received" and last is not None and not (seen >> position[last]) & 1:
         raise RuleError("concurrent_change", N_("The status was changed without knowing of an earlier change "

@@ -555,3 +555,13 @@ def test_a_pause_spanning_centuries_is_not_counted(calendar: WorkCalendar) -> No
     state = desk.fold(calendar=calendar)
     assert state.status is Status.ACCEPTED and state.paused_days == 0
     assert state.clock_doubtful and state.due_provisional and state.due_date == dt.date(2026, 3, 16)
+
+
+def test_an_item_is_taken_in_only_where_the_catalogue_allows() -> None:
+    desk = Desk()
+    received(desk, VILLAGE, item={**PROMISED_ITEM, "receive_tiers": ["town", "city"]})
+    state = desk.fold()
+    assert codes(state) == ["not_receivable_here"] and state.status is Status.NONE
+    desk = Desk()
+    received(desk, TOWN, item={**PROMISED_ITEM, "receive_tiers": ["town", "city"]})
+    assert desk.fold().status is Status.RECEIVED
