@@ -18,13 +18,13 @@ from store.db import open_db
 
 def per_request_db(app: Flask, path: str | Path) -> Callable[[], Database]:
     """A getter for `web.init_app(store_db_getter=...)` opening `path` once per request/app context."""
-    key = f"bianmin_db_{id(app)}"
+    key = f"bianmin_db_{id(app)}_{Path(path).resolve()}"  # an app may keep more than one file
 
     def get() -> Database:
         db = g.get(key)
         if db is None:
             db = open_db(path)
-            setattr(g, key, db)
+            g.setdefault(key, db)
         return db
 
     @app.teardown_appcontext

@@ -77,3 +77,22 @@ def test_every_role_has_a_name_in_both_languages(tmp_path: Path) -> None:
     with app.test_request_context("/?lang=en"):
         assert role_name("inspector") == "Conduct inspector"
         assert role_name("unknown") == "unknown"
+
+
+def test_per_request_db_opens_once_per_request_and_closes(tmp_path: Path) -> None:
+    import sqlite3
+
+    from flask import Flask
+
+    from web.database import per_request_db
+
+    app = Flask("dbtest")
+    first = per_request_db(app, tmp_path / "a.sqlite")
+    second = per_request_db(app, tmp_path / "b.sqlite")
+    with app.app_context():
+        db = first()
+        assert first() is db
+        assert second() is not db
+        assert second().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with pytest.raises(sqlite3.ProgrammingError):  # closed when the context ended
+        db.execute("SELECT 1")
