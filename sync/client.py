@@ -29,7 +29,7 @@ import gzip
 import random
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -42,7 +42,7 @@ from sync.blobs import BlobError, BlobStore
 from sync.canonical import Refusal
 from sync.envelope import Record, parse_record
 from sync.keys import NodeKey, enrolment_request
-from sync.logstore import LogStore
+from sync.logstore import LogStore, StoreError
 from sync.requestauth import sign_request
 from sync.status import StateFile, SyncStatus, snapshot
 
@@ -128,6 +128,7 @@ class SyncReport:
     blobs_sent: int = 0
     blob_bytes: int = 0
     receipts: int = 0
+    rebased: int = 0
     error: SyncError | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -182,7 +183,8 @@ class SyncClient:
 
     def __init__(self, store: LogStore, url: str, *, key: NodeKey, central_public: bytes,
                  state_path: Path | str, blobs: BlobStore | None = None, batch: int = 500,
-                 timeout: float = 30.0, retries: int = 1, session: requests.Session | None = None) -> None:
+                 timeout: float = 30.0, retries: int = 1, session: requests.Session | None = None,
+                 reset: Callable[[Any], None] | None = None) -> None:
         self.store = store
         self.node = store.origin
         self.url = url.rstrip("/")
@@ -196,6 +198,7 @@ class SyncClient:
         self.retries = retries
         self.session = session or requests.Session()
         self._time_checked = False
+        self.reset = reset  # the node app's projection reset, for a rebase after a fork
 
     # -- HTTP ----------------------------------------------------------------------------------
     def now(self) -> float:
@@ -289,46 +292,50 @@ class SyncClient:
     def head(self) -> dict[str, Any]:
         return self._json(self.request("GET", "/sync/v1/head"))
 
-    def recover(self) -> int:
-        """Bring back this node's own records that central holds and this store lacks (restore
-        from an old backup); refuse to go on if central holds a different record under one of our
-        numbers (a fork). Returns how many records came back."""
+    def recover(self, report: SyncReport | None = None) -> int:
+        """Make this node's own history agree with central's before anything is pushed or written.
+
+        First contact after a restore from an old backup: central holds more of this origin than
+        the store does, so the missing records come back. If the histories differ (the node wrote
+        before that first contact, or a fork was refused), `LogStore.recover` takes central's
+        records and re-appends this node's own differing records after them (the originals kept
+        as fork evidence, nothing deleted; PROTOCOL.md section 11). Writing is held meanwhile.
+        Returns how many records came back from central."""
+        report = report or SyncReport()
         info = self.head()
-        if info.get("forks"):
-            raise SyncError("sync.fork", "central holds fork evidence for this node", stop=True)
         central_seq, central_id = int(info.get("seq") or 0), info.get("id")
         local_seq, _ = self.store.head()
         if central_seq <= local_seq:
-            if central_seq:
-                mine = self.store.records_of(self.node, central_seq, central_seq)
-                if not mine or mine[0].id != central_id:
-                    raise SyncError("sync.fork", f"central's seq {central_seq} differs from ours", stop=True)
-            return 0
-        if local_seq:
-            # our head must be central's record under that number, or our history has diverged
-            resp = self.request("GET", f"/sync/v1/own?after={local_seq - 1}")
-            frames = self._frames(resp)
-            if not frames or self._parse(frames[0][1], frames[0][2]).id != self.store.head()[1]:
-                raise SyncError("sync.fork", f"central's seq {local_seq} differs from ours", stop=True)
-        recovered = 0
-        while local_seq < central_seq:
-            resp = self.request("GET", f"/sync/v1/own?after={local_seq}")
-            frames = self._frames(resp)
+            mine = self.store.records_of(self.node, central_seq, central_seq) if central_seq else []
+            if central_seq == 0 or (mine and mine[0].id == central_id):
+                if self.store.writes_held():
+                    self.store.release_writes()
+                return 0
+        self.store.hold_writes("recovering this service point's history from the city server")
+        after = min(self.store.cursor("C", "sent"), central_seq)
+        theirs: list[Record] = []
+        positions: dict[str, int] = {}
+        while after < central_seq:
+            frames = self._frames(self.request("GET", f"/sync/v1/own?after={after}"))
             if not frames:
                 break
-            records = [self._parse(raw, sig) for _, raw, sig in frames]
-            positions = {r.id: pos for (pos, _, _), r in zip(frames, records, strict=True) if pos is not None}
-            with self.store.transaction():
-                result = self.store.ingest(records, positions=positions)
-                if not result.ok:
-                    refused = result.refused
-                    assert refused is not None
-                    raise SyncError("sync.fork" if refused.code == "fork" else "sync.refused",
-                                    refused.detail, stop=True, reason=refused.code)
-                self.store.mark_sent("C", max(r.seq for r in records))
-            recovered += len(records)
-            local_seq = self.store.head()[0]
-        return recovered
+            for pos, raw, sig in frames:
+                r = self._parse(raw, sig)
+                theirs.append(r)
+                if pos is not None:
+                    positions[r.id] = pos
+            after = theirs[-1].seq
+        missing = sum(1 for r in theirs if self.store.get(r.id) is None)
+        try:
+            mapping = self.store.recover(theirs, reset=self.reset, positions=positions)
+        except (Refusal, StoreError) as err:
+            raise SyncError("sync.fork", str(err), stop=True) from None
+        if theirs:
+            self.store.mark_sent("C", central_seq)
+        if mapping:
+            report.notes.append("sync.rebased")
+            report.rebased = len(mapping)
+        return missing
 
     def push(self, report: SyncReport | None = None) -> int:
         """Send every own record central has not receipted; return how many were accepted."""
@@ -465,10 +472,16 @@ class SyncClient:
                                 **self.state.last_error_params)
             if not self._time_checked:
                 self.check_time()
-            report.recovered = self.recover()
+            report.recovered = self.recover(report)
             if report.recovered:
                 report.notes.append("sync.restored")
-            self.push(report)
+            try:
+                self.push(report)
+            except SyncError as err:
+                if err.code != "sync.fork":
+                    raise
+                report.recovered += self.recover(report)  # someone wrote our numbers first: rebase
+                self.push(report)
             self.pull(report)
             self.upload_blobs(report)
         except SyncError as err:

@@ -41,6 +41,8 @@ MESSAGES: dict[str, str] = {
     "sync.fork": "The city holds different records under the same numbers as this service point "
                  "(restored from an old backup?). Sync has stopped; ask the city administrator.",
     "sync.restored": "The city held newer records of this service point; they were brought back.",
+    "sync.rebased": "This service point's records differed from the city's under the same numbers; "
+                    "the city's were taken, ours were added again after them (the originals are kept).",
     "sync.refused": "The city server refused a record (%(reason)s). Sync has stopped; ask the "
                     "city administrator.",
     "sync.needs_attention": "Sync has failed %(failures)s times in a row. Last problem: %(last)s",

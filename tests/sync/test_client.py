@@ -46,7 +46,7 @@ def test_node_restored_from_old_backup_pulls_its_history_back_first(central, nod
     assert central.store.head("V000001")[0] == 13 and central.store.forks() == []
 
 
-def test_restored_node_that_wrote_first_is_stopped_as_a_fork(central, node_factory, tmp_path):
+def test_restored_node_that_wrote_first_is_rebased_after_centrals_history(central, node_factory, tmp_path):
     v = node_factory("V000001")
     for i in range(3):
         v.store.append("case.received", {"case": f"A{i}"})
@@ -54,20 +54,44 @@ def test_restored_node_that_wrote_first_is_stopped_as_a_fork(central, node_facto
     backup(v.folder / "node.sqlite", tmp_path / "backup.sqlite")
     v.store.append("case.received", {"case": "A3"})
     assert v.client.sync_once().ok
+    central_seq4 = central.store.head("V000001")[1]
     restored = tmp_path / "restored"
     restored.mkdir()
     backup(tmp_path / "backup.sqlite", restored / "node.sqlite")
     r = make_node(restored, "V000001", central.url, key=v.key)
-    r.store.append("case.received", {"case": "written before first contact"})  # seq 4, not central's
+    mine = r.store.append("case.received", {"case": "written before first contact"})  # seq 4 again
     report = r.client.sync_once()
+    assert report.ok, report.error
+    assert "sync.rebased" in report.notes and report.rebased == 1
+    # central's seq 4 stands; ours came after it, with a sync.rebased record naming both
+    assert r.store.records_of("V000001", 4, 4)[0].id == central_seq4
+    bodies = [x.body for x in r.store.records_of("V000001", 5)]
+    assert bodies[0] == {"case": "written before first contact"} and "records" in bodies[1]
+    assert [f["record"].id for f in r.store.forks("V000001")] == [mine.id]  # the original kept
+    assert central.store.head("V000001")[0] == 6 and r.store.count_pending("C") == 0
+    assert central.store.verify_all() == [] and r.store.verify_all() == []
+
+
+def test_fork_that_cannot_be_rebased_stops_sync(central, node_factory, tmp_path):
+    v = node_factory("V000001")
+    v.store.append("case.received", {"case": "A"})
+    assert v.client.sync_once().ok
+    v.store.register_projector(lambda db, rec: None)  # the app has projections but gave no reset
+    central_copy = make_node(tmp_path / "twin", "V000001", central.url, key=v.key)
+    central_copy.store.append("case.received", {"case": "twin 1"})
+    central_copy.store.append("case.received", {"case": "twin 2"})
+    assert central_copy.client.sync_once().ok is False  # the twin itself is a fork of seq 1
+    v.store.append("case.received", {"case": "B"})
+    central.store.append("catalogue.item", {"code": "x"})
+    report = v.client.sync_once()
+    assert report.ok  # v is central's history: nothing to rebase
+    report = central_copy.client.sync_once()
     assert not report.ok and report.error.code == "sync.fork"
-    st = r.client.status()
-    assert st.state == "stopped" and st.error_code == "sync.fork"
-    assert "restored from an old backup" in st.error
-    assert central.store.head("V000001")[0] == 4  # central's history untouched
-    # stopped means stopped: the next attempt does not push
-    again = r.client.sync_once()
+    st = central_copy.client.status()
+    assert st.state == "stopped" and "restored from an old backup" in st.error
+    again = central_copy.client.sync_once()
     assert not again.ok and again.pushed == 0
+    assert central.store.head("V000001")[0] == 2
 
 
 def test_status_counts_pending_and_oldest_age(central, node_factory):
@@ -105,7 +129,7 @@ def test_loop_backs_off_then_needs_attention_then_recovers(central, node_factory
         v.client.url = central.url
         loop.poke()
         deadline = time.time() + 10
-        while time.time() < deadline and v.client.status().pending:
+        while time.time() < deadline and v.client.status().state != "ok":
             time.sleep(0.05)
         st = v.client.status()
         assert st.pending == 0 and st.state == "ok"
