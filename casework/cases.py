@@ -39,6 +39,7 @@ import datetime as dt
 import heapq
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from casework.calendar import WorkCalendar
@@ -89,9 +90,16 @@ def _parse_time(value: Any) -> dt.datetime | None:
 
 
 def _identity(event: Event) -> str:
-    """A deterministic text of everything an event says, to choose between two that share an id."""
-    return json.dumps([event.origin, event.seq, event.kind, event.body, event.origin_time, event.received_time],
+    """A deterministic text of everything the author signed, to choose between two that share an
+    id. Central's receipt stamp is not part of it: a node's copy may lack it."""
+    return json.dumps([event.origin, event.seq, event.kind, event.body, event.origin_time],
                       sort_keys=True, default=repr, ensure_ascii=False)
+
+
+def _stamped(a: Event, b: Event) -> Event:
+    """One copy of an event known twice, keeping central's receipt stamp if either copy has it."""
+    stamps = sorted(t for t in (a.received_time, b.received_time) if isinstance(t, str))
+    return replace(a, received_time=stamps[0] if stamps else a.received_time)
 
 
 def _conflict(event: Any, err: RuleError) -> Conflict:
@@ -114,6 +122,9 @@ def _unique(events: Iterable[Any], conflicts: list[Conflict]) -> dict[str, Event
         other = by_id.get(event.id)
         if other is None or other == event:
             by_id[event.id] = event
+            continue
+        if _identity(other) == _identity(event):
+            by_id[event.id] = _stamped(other, event)
             continue
         keep, drop = sorted((other, event), key=_identity)
         by_id[event.id] = keep

@@ -565,3 +565,14 @@ def test_an_item_is_taken_in_only_where_the_catalogue_allows() -> None:
     desk = Desk()
     received(desk, TOWN, item={**PROMISED_ITEM, "receive_tiers": ["town", "city"]})
     assert desk.fold().status is Status.RECEIVED
+
+
+def test_a_copy_with_centrals_receipt_stamp_is_the_same_event() -> None:
+    desk = Desk()
+    received(desk, VILLAGE)
+    accepted = desk.add(VILLAGE, "note_added", "2026-03-02T10:05:00", text="已电话联系")
+    stamped = Event(accepted.id, accepted.origin, accepted.seq, accepted.kind, accepted.body, accepted.origin_time,
+                    received_time="2026-03-02T10:06:00")
+    one, other = fold([*desk.events, stamped]), fold([stamped, *desk.events])
+    assert one == other and one.conflicts == ()
+    assert one.timeline[-1].event.received_time == "2026-03-02T10:06:00"
