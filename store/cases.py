@@ -184,9 +184,9 @@ def _create_tables(db: Database) -> None:
     for name, cols in [
         ("status_due", "status, due_date"),
         ("open_due", "open, due_date"),
-        ("holder_due", "holder, due_date"),
-        ("department_due", "department, due_date"),
-        ("window_due", "window, due_date"),
+        ("holder_due", "holder, open, due_date"),
+        ("department_due", "department, open, due_date"),
+        ("window_due", "window, open, due_date"),
         ("origin_received", "origin, received_at"),
         ("received_by", "received_by, received_at"),
         ("received", "received_at"),
@@ -204,6 +204,7 @@ def _create_tables(db: Database) -> None:
         ("conflicts", "conflicts", "conflicts > 0"),
         ("pre_fee", "due_date", "pre_fee_unpaid = 1"),
         ("bad_review", "received_at", "bad_review = 1"),
+        ("late", "finished_at", "late = 1"),
     ]:
         db.execute(f"CREATE INDEX cases_{name} ON cases ({cols}) WHERE {where}")
     db.execute(
@@ -411,7 +412,7 @@ def today_in_china() -> dt.date:
 
 
 def _row(values: tuple[Any, ...], today: str) -> CaseRow:
-    data = dict(zip(["id", *_STORED], values, strict=True))
+    data = dict(zip(_STORED, values, strict=True))
     for name in _BOOLS:
         data[name] = bool(data[name])
     row = CaseRow(**data)
@@ -420,11 +421,12 @@ def _row(values: tuple[Any, ...], today: str) -> CaseRow:
     return row
 
 
-_SELECT = f"SELECT id, {', '.join(_STORED)} FROM cases"
+_SELECT = f"SELECT {', '.join(_STORED)} FROM cases"
 _RUNNING = f"open = 1 AND status != '{Status.PAUSED.value}' AND due_date IS NOT NULL"
 
 
-def _search(db: Database, text: str, where: list[str], args: list[Any]) -> None:
+def _search(db: Database, text: str, where: list[str], args: list[Any]) -> str:
+    """Add the condition `text` means; returns the order its index gives cheaply."""
     typed = normalise(text)
     if _ID_LIKE.match(typed) and not _NUMBER_LIKE.match(typed):
         where.append("id_hash = ?")
@@ -439,18 +441,23 @@ def _search(db: Database, text: str, where: list[str], args: list[Any]) -> None:
         key = normalise_number(text)
         where.append("number_key >= ? AND number_key < ?")
         args += [key, key + _MAX_TEXT]
+        return "number_key ASC, id ASC"
     else:
         name = normalise_text(text)
         where.append("applicant_name >= ? AND applicant_name < ?")
         args += [name, name + _MAX_TEXT]
+        return "applicant_name ASC, id ASC"
+    return ORDERS["received"]
 
 
 def _filters(db: Database, *, today: str, status: str | Iterable[str] | None = None, holder: str | None = None,
              place: str | None = None, window: str | None = None, department: str | None = None,
              node: str | None = None, search: str | None = None, due_before: dt.date | str | None = None,
              overdue: bool | None = None, card: str | None = None, item: str | None = None,
-             received_by: str | None = None) -> tuple[list[str], list[Any]]:
+             received_by: str | None = None) -> tuple[list[str], list[Any], str | None]:
+    """WHERE terms and their arguments for the filters, and the order a search's index gives."""
     where: list[str] = []
+    best: str | None = None
     args: list[Any] = []
     if status is not None:
         statuses = [status] if isinstance(status, str) else list(status)
@@ -482,8 +489,8 @@ def _filters(db: Database, *, today: str, status: str | Iterable[str] | None = N
         where.append(f"NOT ({_RUNNING} AND due_date < ?)")
         args.append(today)
     if search is not None and search.strip():
-        _search(db, search, where, args)
-    return where, args
+        best = _search(db, search, where, args)
+    return where, args, best
 
 
 def _today(today: dt.date | None) -> str:
@@ -493,7 +500,7 @@ def _today(today: dt.date | None) -> str:
 def list_cases(db: Database, *, status: str | Iterable[str] | None = None, holder: str | None = None,
                place: str | None = None, window: str | None = None, department: str | None = None,
                node: str | None = None, search: str | None = None, due_before: dt.date | str | None = None,
-               overdue: bool | None = None, card: str | None = None, order: str = "due", limit: int = 50,
+               overdue: bool | None = None, card: str | None = None, order: str | None = None, limit: int = 50,
                offset: int = 0, today: dt.date | None = None) -> CasePage:
     """One page of cases and the total, filtered; every filter is optional and they combine (AND).
 
@@ -506,19 +513,21 @@ def list_cases(db: Database, *, status: str | Iterable[str] | None = None, holde
       (exact), or else the beginning of the applicant's name;
     - `due_before` (date), `overdue` (True/False, against `today`, default today in China), `card`;
     - `order`: `due` (soonest first; not-yet-accepted cases, which have no due date, first),
-      `received` (newest first), `number`, `recent` (latest event first).
+      `received` (newest first), `number`, `recent` (latest event first). Default: `due`, except
+      for a search: then the order of what matched (number, name; newest first for ID or phone).
     The total is exact from maintained tallies when at most one tallied field filters, else
     counted up to COUNT_CAP (then `page.exact` is False and `total` is COUNT_CAP + 1).
     """
-    if order not in ORDERS:
+    if order is not None and order not in ORDERS:
         raise ValueError(f"order must be one of {', '.join(ORDERS)}")
     day = _today(today)
     filters = {"status": status, "holder": holder, "place": place, "window": window, "department": department,
                "node": node, "search": search, "due_before": due_before, "overdue": overdue, "card": card}
-    where, args = _filters(db, today=day, **filters)
+    where, args, best = _filters(db, today=day, **filters)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
+    sort = ORDERS[order] if order is not None else best or ORDERS["due"]
     rows = [_row(r, day) for r in db.execute(
-        f"{_SELECT}{clause} ORDER BY {ORDERS[order]} LIMIT ? OFFSET ?", [*args, int(limit), int(offset)])]
+        f"{_SELECT}{clause} ORDER BY {sort} LIMIT ? OFFSET ?", [*args, int(limit), int(offset)])]
     total, exact = _total(db, filters, clause, args)
     return CasePage(rows, total, exact)
 
@@ -553,7 +562,7 @@ def counts_by(db: Database, field: str, *, today: dt.date | None = None, **filte
     if not used and field in TALLIED:
         return {v: int(n) for v, n in db.execute(
             "SELECT value, n FROM case_tallies WHERE field = ? AND n > 0 ORDER BY value", [field])}
-    where, args = _filters(db, today=_today(today), **used)
+    where, args, _ = _filters(db, today=_today(today), **used)
     column = GROUPABLE[field]
     where.append(f"{column} IS NOT NULL")
     return {v: int(n) for v, n in db.execute(
@@ -574,24 +583,28 @@ def board_counts(db: Database, *, today: dt.date | None = None, soon_days: int =
     `bad_review`, `late` (finished after the due date)."""
     day = today or today_in_china()
     used = {k: v for k, v in filters.items() if v is not None}
-    where, args = _filters(db, today=day.isoformat(), **used)
-    base = " AND ".join(where) if where else "1"
+    where, args, _ = _filters(db, today=day.isoformat(), **used)
     soon = due_soon_limit(db, day, soon_days).isoformat()
-    result: dict[str, int] = {}
-    if not used:
-        status = {v: int(n) for v, n in db.execute(
-            "SELECT value, n FROM case_tallies WHERE field = 'status'")}
-        result["total"] = sum(status.values())
-        result["open"] = sum(status.get(s.value, 0) for s in OPEN_STATUSES)
-        result["paused"] = status.get(Status.PAUSED.value, 0)
-        result["waiting_supplement"] = status.get(Status.WAITING_SUPPLEMENT.value, 0)
-        result["forwarded"] = status.get(Status.FORWARDED.value, 0)
-    else:
-        for name, condition in (("total", "1"), ("open", "open = 1"),
-                                ("paused", f"status = '{Status.PAUSED.value}'"),
-                                ("waiting_supplement", f"status = '{Status.WAITING_SUPPLEMENT.value}'"),
-                                ("forwarded", f"status = '{Status.FORWARDED.value}'")):
-            result[name] = db.execute(f"SELECT count(*) FROM cases WHERE {base} AND {condition}", args).fetchone()[0]
+    names = ("total", "open", "paused", "waiting_supplement", "forwarded", "overdue", "due_soon", "conflicts",
+             "pre_fee_unpaid", "bad_review", "late")
+    if used:  # one pass over the filtered rows
+        found = db.execute(
+            "SELECT count(*), sum(open = 1), sum(status = ?), sum(status = ?), sum(status = ?),"
+            f" sum({_RUNNING} AND due_date < ?), sum({_RUNNING} AND due_date >= ? AND due_date <= ?),"
+            " sum(conflicts > 0), sum(pre_fee_unpaid = 1), sum(bad_review = 1), sum(late = 1)"
+            f" FROM cases WHERE {' AND '.join(where)}",
+            [Status.PAUSED.value, Status.WAITING_SUPPLEMENT.value, Status.FORWARDED.value, day.isoformat(),
+             day.isoformat(), soon, *args]).fetchone()
+        return {name: int(value or 0) for name, value in zip(names, found, strict=True)}
+    # no filter: the tallies, and index ranges for the rest
+    status = {v: int(n) for v, n in db.execute("SELECT value, n FROM case_tallies WHERE field = 'status'")}
+    result = {
+        "total": sum(status.values()),
+        "open": sum(status.get(s.value, 0) for s in OPEN_STATUSES),
+        "paused": status.get(Status.PAUSED.value, 0),
+        "waiting_supplement": status.get(Status.WAITING_SUPPLEMENT.value, 0),
+        "forwarded": status.get(Status.FORWARDED.value, 0),
+    }
     for name, condition, extra in (
         ("overdue", f"{_RUNNING} AND due_date < ?", [day.isoformat()]),
         ("due_soon", f"{_RUNNING} AND due_date >= ? AND due_date <= ?", [day.isoformat(), soon]),
@@ -600,9 +613,8 @@ def board_counts(db: Database, *, today: dt.date | None = None, soon_days: int =
         ("bad_review", "bad_review = 1", []),
         ("late", "late = 1", []),
     ):
-        result[name] = db.execute(f"SELECT count(*) FROM cases WHERE {base} AND {condition}",
-                                  [*args, *extra]).fetchone()[0]
-    return result
+        result[name] = db.execute(f"SELECT count(*) FROM cases WHERE {condition}", extra).fetchone()[0]
+    return {name: result[name] for name in names}
 
 
 def get_case_row(db: Database, number: str, *, today: dt.date | None = None) -> CaseRow | None:

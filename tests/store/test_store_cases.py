@@ -190,16 +190,19 @@ def test_the_search_hash_key_differs_per_file(tmp_path: Path) -> None:
 
 def test_conflicts_are_counted_and_shown(net: Network) -> None:
     number = net.receive("C", window="W12")
-    received = cases.get_case_state(net.db, number).heads  # type: ignore[union-attr]
-    net.act("C", number, "accepted", window="W12", after=list(received))
-    # another window, which is not the holder, tries to refuse; and the holder refuses concurrently
-    net.act("C", number, "refused", window="W05", after=list(received), reason="材料不全")
-    net.act("C", number, "refused", window="W12", after=list(received), reason="另一台电脑上的操作")
+    accepted = net.act("C", number, "accepted", window="W12")
+    # another window, which is not the holder, tries to change the status
+    intruder = net.act("C", number, "promised", window="W05", after=[accepted.id], due_date="2026-03-10")
+    # two PCs of the holder change it without knowing of each other: one applies, the other conflicts
+    seen = [accepted.id, intruder.id]
+    net.act("C", number, "finished", window="W12", after=seen)
+    net.act("C", number, "clock_paused", window="W12", after=seen, reason="hearing")
     row = net.row(number)
-    assert row.status == "accepted" and row.conflicts == 2
+    assert row.status in ("finished", "paused") and row.conflicts == 2 and row.events == 5
     state = cases.get_case_state(net.db, number)
     assert sorted(c.code for c in state.conflicts) == ["concurrent_change", "not_holder"]  # type: ignore[union-attr]
     assert cases.board_counts(net.db, today=dt.date(2026, 3, 3))["conflicts"] == 1
+    assert [r.number for r in cases.list_cases(net.db, status=row.status)[0]] == [number]
 
 
 def test_a_case_record_without_a_case_is_listed_not_raised(net: Network) -> None:
