@@ -276,6 +276,10 @@ def promise_notice(state: CaseState, *, names: Mapping[str, str] | None = None,
                    catalogue: Any = None) -> Notice:
     """承诺件通知单: the promised completion date, counted in working days from acceptance."""
     step = _require(state, TITLES["promise"], "promised", "accepted")
+    if state.item.get("kind") == "immediate" and _last(state, "promised") is None:
+        # an immediate case is finished on the spot: there is nothing to promise
+        raise RuleError("notice_not_due", N_("A %(notice)s cannot be printed for this case yet."),
+                        notice=TITLES["promise"])
     accepted = state.accepted_time.date() if state.accepted_time else None
     days = state.item.get("promised_limit_days") or state.item.get("legal_limit_days") or 0
     fields = [*_item_fields(state), *_people(state),

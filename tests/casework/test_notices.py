@@ -155,7 +155,7 @@ def test_immediate_case_delivery_notice(catalogue: Catalogue, calendar: WorkCale
     assert notice.value("licence") == "缴费凭证　SB-2026-0042"
     assert notice.value("method") == "当场送达" and notice.value("recipient") == "王秀英"
     assert notice.value("delivered_on") == "2026年3月2日"
-    assert notices.available(case.state) == ["receipt", "promise", "delivery"]
+    assert notices.available(case.state) == ["receipt", "delivery"]  # nothing to promise on the spot
 
 
 def test_payment_notice_from_fee_standards(catalogue: Catalogue, calendar: WorkCalendar) -> None:
