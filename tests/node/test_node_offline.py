@@ -1,0 +1,140 @@
+"""The node works with the city unreachable, and catches up when the city comes back.
+
+A real central (the sync blueprint over central's own LogStore, served by waitress on loopback)
+signs the staff, catalogue and calendar records; the node pulls them, then the city goes away
+(the server is stopped: the link answers nothing), the clerk signs in and takes in a case
+offline, and once a server over the same central log answers again, one sync sends everything
+and brings back central's signed receipts.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import requests
+from flask import Flask
+from nodekit import PASSWORD, staff
+from serving import serve
+from waitress.server import create_server
+
+from casework.calendar import WorkCalendar
+from casework.catalogue import load
+from node.app import create_app
+from node.config import DB_FILE, NodeConfig, write_config
+from store.config_records import calendar_year_body, catalogue_body
+from sync.blobs import BlobStore
+from sync.keys import NodeKey, default_key_path
+from sync.logstore import LogStore
+from sync.requestauth import NonceStore
+from sync.server import EnrolmentBook, create_sync_blueprint
+
+NET = "test-offline"
+NODE = "V000202"
+
+
+class CityServer:
+    """The sync API over central's log on a free loopback port; stop() takes it off the air."""
+
+    def __init__(self, store: LogStore, folder: Path) -> None:
+        app = Flask("test-city")
+        app.register_blueprint(create_sync_blueprint(
+            store, tokens=EnrolmentBook(store), blobs=BlobStore(folder / "blobs"),
+            nonces=NonceStore(folder / "nonces.sqlite")))
+        self.server = create_server(app, host="127.0.0.1", port=0, threads=4)
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"  # type: ignore[union-attr]
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Close the listener AND every open connection (keep-alive would otherwise still answer)."""
+        for channel in list(self.server._map.values()):  # type: ignore[union-attr]
+            channel.close()
+        self.server.task_dispatcher.shutdown(timeout=5)  # type: ignore[union-attr]
+        self.thread.join(timeout=10)
+
+
+def _login(base: str) -> requests.Session:
+    s = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(base + "/login").text).group(1)
+    resp = s.post(base + "/login", data={"csrf_token": token, "username": "clerk", "password": PASSWORD})
+    assert resp.status_code == 200 and "/login" not in resp.url
+    return s
+
+
+def _token(s: requests.Session, url: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', s.get(url).text).group(1)
+
+
+def test_node_works_offline_and_catches_up(tmp_path: Path) -> None:
+    central_key = NodeKey.generate()
+    city = LogStore.open(tmp_path / "central.sqlite", network=NET, origin="C", signer=central_key)
+    node_key = NodeKey.generate()
+    folder = tmp_path / "node"
+    folder.mkdir()
+    node_key.save(default_key_path(folder / DB_FILE))
+    server = CityServer(city, tmp_path / "city")          # routes what is stored from now on
+    city.append("node.enrolled", {"node": NODE, "tier": "village", "name": "如皋市搬经镇夏堡村便民服务室",
+                                  "public_key": node_key.public.hex(), "key": node_key.key_id, "from_seq": 1})
+    city.append("staff.account", staff("clerk", ["village_clerk"], [NODE], name="夏村干"))
+    city.append("catalogue.published", catalogue_body(load(), 1))
+    city.append("calendar.year", calendar_year_body(WorkCalendar.packaged().year_data(2026)))
+    write_config(folder, NodeConfig(node_id=NODE, name="如皋市搬经镇夏堡村便民服务室", network=NET,
+                                    central_url=server.url, central_public=central_key.public.hex(),
+                                    central_fingerprint=central_key.fingerprint, parent="T0102"))
+    app = create_app({"DATA_DIR": str(folder)})
+    runner = app.extensions["bianmin_node_sync"]
+    try:
+        first = runner.sync_now()
+        assert first is not None and first.ok and first.pulled >= 4
+        port = server.server.effective_port  # type: ignore[union-attr]
+        server.stop()                                   # the city goes away
+
+        with serve(app) as base:
+            s = _login(base)                             # offline: staff came from the city's records
+            form = s.get(base + "/intake/new?item=MZJ001")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+            data = {"csrf_token": token, "item": "MZJ001", "applicant_type": "person", "name": "孙八",
+                    "id_number": "11010519491231002X", "phone": "13812345678",
+                    **{f"have_{i}": "1" for i in range(4)}}
+            done = s.post(base + "/intake/new", data=data)
+            number = re.search(r'id="case-number">([^<]+)<', done.text).group(1)
+            assert "outcome=forwarded" in done.url
+
+            home = s.get(base + "/sync/now", allow_redirects=False)
+            assert home.status_code == 405
+            resp = s.post(base + "/sync/now", data={"csrf_token": _token(s, base + "/"), "next": "/"})
+            assert resp.status_code == 200
+            status = runner.status()
+            assert status.state in ("offline", "retrying") and status.pending >= 2
+            assert "离线" in resp.text or "正在重试" in resp.text
+            assert number in resp.text                   # forwarded, not yet receipted by the city
+            page = s.get(base + f"/case/{number}").text
+            assert page.count("尚未") >= 2               # no record receipted yet
+
+            # the city comes back on the same address, over the same log
+            app2 = Flask("test-city-2")
+            app2.register_blueprint(create_sync_blueprint(
+                city, tokens=EnrolmentBook(city), blobs=BlobStore(tmp_path / "city" / "blobs"),
+                nonces=NonceStore(tmp_path / "city" / "nonces.sqlite")))
+            back = create_server(app2, host="127.0.0.1", port=port, threads=4)
+            thread = threading.Thread(target=back.run, daemon=True)
+            thread.start()
+            try:
+                resp = s.post(base + "/sync/now", data={"csrf_token": _token(s, base + "/"), "next": "/sync/"})
+                assert "同步完成" in resp.text
+                status = runner.status()
+                assert status.state == "ok" and status.pending == 0
+                held = {r.kind for r in city.records_of(NODE)}
+                assert {"case.received", "case.forwarded"} <= held
+                page = s.get(base + f"/case/{number}").text
+                assert "尚未" not in page.split("记录时间线")[1]   # every record now carries the city's receipt
+                home = s.get(base + "/").text
+                assert "转报的办件均已送达市中心" in home
+            finally:
+                back.close()
+    finally:
+        runner.stop()
+        app.extensions["bianmin_node"].close()
+        city.close()
