@@ -15,6 +15,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_sign_in_lands_on_the_page_asked_for_in_chinese(page: Any, base_url: str, artifacts: Path) -> None:
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.goto(base_url + "/form")
     assert "/login?next=/form" in page.url
     assert page.locator("h1").inner_text() == "工作人员登录"
@@ -32,6 +34,7 @@ def test_sign_in_lands_on_the_page_asked_for_in_chinese(page: Any, base_url: str
     assert "¥1,234.50" in page.content()
     assert "2026年11月25日" in page.content()
     page.screenshot(path=str(artifacts / "home_zh.png"))
+    assert errors == []  # no CSP refusal, no missing asset
 
 
 def test_wrong_password_and_unknown_user_get_the_same_message(page: Any, base_url: str) -> None:
