@@ -76,3 +76,23 @@ STATUS_NAMES = {
 def status_name(code: str) -> str:
     name = STATUS_NAMES.get(code)
     return str(name) if name is not None else code
+
+
+KIND_NAMES = {
+    "case.received": lazy_gettext("Received"), "case.supplement_requested": lazy_gettext("Supplement notice"),
+    "case.supplemented": lazy_gettext("Materials supplied"), "case.accepted": lazy_gettext("Accepted"),
+    "case.refused": lazy_gettext("Refused"), "case.returned": lazy_gettext("Returned"),
+    "case.promised": lazy_gettext("Promise notice"), "case.clock_paused": lazy_gettext("Clock paused"),
+    "case.clock_resumed": lazy_gettext("Clock resumed"), "case.forwarded": lazy_gettext("Forwarded"),
+    "case.handover_accepted": lazy_gettext("Taken over"), "case.finished": lazy_gettext("Finished"),
+    "case.licence_issued": lazy_gettext("Licence issued"), "case.delivered": lazy_gettext("Delivered"),
+    "case.withdrawn": lazy_gettext("Withdrawn"), "case.evaluated": lazy_gettext("Evaluated"),
+    "case.fee_assessed": lazy_gettext("Payment notice issued"), "case.fee_paid": lazy_gettext("Fee paid"),
+    "case.fee_refunded": lazy_gettext("Fee refunded"), "case.note_added": lazy_gettext("Note"),
+    "case.material_added": lazy_gettext("Material added"),
+}
+
+
+def kind_name(kind: str) -> str:
+    name = KIND_NAMES.get(kind)
+    return str(name) if name is not None else kind

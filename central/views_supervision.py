@@ -15,7 +15,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext
 
 from central import board_store, sms, sms_store, supervision_cards
-from central.pages import central_of, staff_name, status_name
+from central.pages import central_of, kind_name, staff_name, status_name
 from central.verify import check_records
 from store.directory import list_nodes
 from web.auth import roles_required
@@ -98,7 +98,7 @@ def verify(number: str) -> str:
     if not ids:
         abort(404)
     checks = check_records(central.log, ids)
-    return render_template("central/supervision_verify.html", number=number, checks=checks,
+    return render_template("central/supervision_verify.html", number=number, checks=checks, kind_name=kind_name,
                            all_ok=all(c.ok for c in checks))
 
 

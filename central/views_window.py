@@ -22,7 +22,15 @@ from casework.identity import parse_credit_code, parse_mobile, parse_resident_id
 from casework.messages import RuleError
 from casework.numbering import parse_card_number, parse_case_number
 from central import board_store, card_store, settlement_store
-from central.pages import central_of, current_window, place_label, staff_name, status_name, windows_of
+from central.pages import (
+    central_of,
+    current_window,
+    kind_name,
+    place_label,
+    staff_name,
+    status_name,
+    windows_of,
+)
 from store.directory import list_nodes
 from sync.canonical import nfc
 from web.auth import current_staff, roles_required
@@ -213,7 +221,7 @@ def _render_case(state: CaseState, window: str, *, errors: dict[str, str] | None
         due_preview=due_date(ctx), errors=errors or {}, open_action=open_action, values=values or {},
         notices=notice_content.available(state), notice_titles=notice_content.TITLES, fees=fees,
         may_assess=may_assess, notices_paid=settlement_store.notices_of_case(db, state.number or ""),
-        project=project, place_label=place_label, status_name=status_name,
+        project=project, place_label=place_label, status_name=status_name, kind_name=kind_name,
         joint_windows=[(w.code, f"{w.code} {w.name}") for w in catalogue.windows
                        if w.kind in ("department", "combined") and w.code != window],
         joint_open=(row.joint.split() if row else []), is_holder=state.holder == place,
