@@ -25,6 +25,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from casework.calendar import CalendarDataError, WorkCalendar, parse_year
+from casework.messages import RuleError
 from store.db import migrate
 
 KIND = "calendar.year"
@@ -74,6 +75,8 @@ def project(db: Database, record: Any) -> str | None:
         parse_year(body)
     except CalendarDataError as err:
         return f"calendar.year {year}: " + "; ".join(p.english() for p in err.problems)
+    except (RuleError, TypeError, ValueError, AttributeError, KeyError) as err:
+        return f"calendar.year {year}: unreadable ({type(err).__name__}: {err})"
     db.conn.execute(
         "INSERT INTO calendar_years (year, record_id, seq, data) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (year) DO UPDATE SET record_id = excluded.record_id, seq = excluded.seq,"

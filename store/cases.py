@@ -98,6 +98,7 @@ class CaseRow:
     window: str | None
     status: str
     open: bool
+    running: bool            # the due-date clock runs: open, a due date, not paused (may become overdue)
     holder: str | None
     pending_holder: str | None
     received_by: str | None
@@ -133,11 +134,6 @@ class CaseRow:
     events: int
     last_event_at: str | None
     overdue: bool = False  # computed at query time, not stored
-
-    @property
-    def running(self) -> bool:
-        """The case's clock runs: it can become overdue."""
-        return self.open and self.due_date is not None and self.status != Status.PAUSED
 
 
 _STORED = [f.name for f in fields(CaseRow) if f.name != "overdue"]
@@ -184,6 +180,7 @@ def _create_tables(db: Database) -> None:
     for name, cols in [
         ("status_due", "status, due_date"),
         ("open_due", "open, due_date"),
+        ("running_due", "running, due_date"),
         ("holder_due", "holder, open, due_date"),
         ("department_due", "department, open, due_date"),
         ("window_due", "window, open, due_date"),
@@ -299,6 +296,7 @@ def row_values(db: Database, number: str, state: CaseState, events: int) -> dict
         "window": item.get("window"),
         "status": status.value,
         "open": status in OPEN_STATUSES,
+        "running": status in OPEN_STATUSES and status != Status.PAUSED and due is not None,
         "holder": state.holder,
         "pending_holder": state.pending_handover,
         "received_by": state.received_at,
@@ -336,19 +334,33 @@ def row_values(db: Database, number: str, state: CaseState, events: int) -> dict
     }
 
 
-def _tally(db: Database, old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> None:
+def _pairs(row: Mapping[str, Any] | None) -> set[tuple[str, str]]:
+    """The tallies a row counts in: (field, value) for every tallied field, and ("open.<field>",
+    value) for the open cases' counts."""
+    if row is None:
+        return set()
+    pairs = set()
     for field, column in TALLIED.items():
-        before = old.get(column) if old else None
-        after = new.get(column)
-        if old is not None and before == after:
-            continue
-        if old is not None and before is not None:
-            db.conn.execute("UPDATE case_tallies SET n = n - 1 WHERE field = ? AND value = ?", [field, before])
-            db.conn.execute("DELETE FROM case_tallies WHERE field = ? AND value = ? AND n <= 0", [field, before])
-        if after is not None:
-            db.conn.execute(
-                "INSERT INTO case_tallies (field, value, n) VALUES (?, ?, 1)"
-                " ON CONFLICT (field, value) DO UPDATE SET n = n + 1", [field, after])
+        value = row.get(column)
+        if value is not None:
+            pairs.add((field, value))
+            if row.get("open") and field != "status":
+                pairs.add((f"open.{field}", value))
+    return pairs
+
+
+def _tally(db: Database, old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> None:
+    before, after = _pairs(old), _pairs(new)
+    for field, value in sorted(before - after):
+        db.conn.execute("UPDATE case_tallies SET n = n - 1 WHERE field = ? AND value = ?", [field, value])
+        db.conn.execute("DELETE FROM case_tallies WHERE field = ? AND value = ? AND n <= 0", [field, value])
+    for field, value in sorted(after - before):
+        db.conn.execute(
+            "INSERT INTO case_tallies (field, value, n) VALUES (?, ?, 1)"
+            " ON CONFLICT (field, value) DO UPDATE SET n = n + 1", [field, value])
+
+
+_TALLY_COLUMNS = [*TALLIED.values(), "open"]
 
 
 def refold(db: Database, number: str, *, central: bool | None = None) -> None:
@@ -359,8 +371,8 @@ def refold(db: Database, number: str, *, central: bool | None = None) -> None:
     state = fold(events, calendar=work_calendar(db))
     values = row_values(db, number, state, len(events))
     old_row = db.conn.execute(
-        f"SELECT {', '.join(TALLIED.values())} FROM cases WHERE number = ?", [number]).fetchone()
-    old = dict(zip(TALLIED.values(), old_row, strict=True)) if old_row else None
+        f"SELECT {', '.join(_TALLY_COLUMNS)} FROM cases WHERE number = ?", [number]).fetchone()
+    old = dict(zip(_TALLY_COLUMNS, old_row, strict=True)) if old_row else None
     columns = list(values)
     db.conn.execute(
         f"INSERT INTO cases ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
@@ -422,7 +434,7 @@ def _row(values: tuple[Any, ...], today: str) -> CaseRow:
 
 
 _SELECT = f"SELECT {', '.join(_STORED)} FROM cases"
-_RUNNING = f"open = 1 AND status != '{Status.PAUSED.value}' AND due_date IS NOT NULL"
+_RUNNING = "running = 1"
 
 
 def _search(db: Database, text: str, where: list[str], args: list[Any]) -> str:
@@ -547,6 +559,12 @@ def _total(db: Database, filters: Mapping[str, Any], clause: str, args: list[Any
             row = db.execute(f"SELECT coalesce(sum(n), 0) FROM case_tallies WHERE field = 'status'"
                              f" AND value IN ({marks})", [s.value for s in OPEN_STATUSES]).fetchone()
             return int(row[0]), True
+    if len(used) == 2 and used.get("status") == "open":
+        (field, value), = ((k, v) for k, v in used.items() if k != "status")
+        if field in TALLIED and isinstance(value, str):
+            row = db.execute("SELECT n FROM case_tallies WHERE field = ? AND value = ?",
+                             [f"open.{field}", value]).fetchone()
+            return (int(row[0]) if row else 0), True
     count = db.execute(f"SELECT count(*) FROM (SELECT 1 FROM cases{clause} LIMIT ?)",
                        [*args, COUNT_CAP + 1]).fetchone()[0]
     return int(count), count <= COUNT_CAP
@@ -554,14 +572,15 @@ def _total(db: Database, filters: Mapping[str, Any], clause: str, args: list[Any
 
 def counts_by(db: Database, field: str, *, today: dt.date | None = None, **filters: Any) -> dict[str, int]:
     """How many cases per value of `field` (status, department, window, node, holder, item,
-    received_by, kind), under the same filters as `list_cases`. Without filters the maintained
-    tallies answer at once (status, department, window, node, holder)."""
+    received_by, kind), under the same filters as `list_cases`. Without filters, or with only
+    `status="open"`, the maintained tallies answer at once (status, department, window, node, holder)."""
     if field not in GROUPABLE:
         raise ValueError(f"field must be one of {', '.join(GROUPABLE)}")
     used = {k: v for k, v in filters.items() if v is not None}
-    if not used and field in TALLIED:
+    if field in TALLIED and (not used or (used == {"status": "open"} and field != "status")):
+        tally = f"open.{field}" if used else field
         return {v: int(n) for v, n in db.execute(
-            "SELECT value, n FROM case_tallies WHERE field = ? AND n > 0 ORDER BY value", [field])}
+            "SELECT value, n FROM case_tallies WHERE field = ? AND n > 0 ORDER BY value", [tally])}
     where, args, _ = _filters(db, today=_today(today), **used)
     column = GROUPABLE[field]
     where.append(f"{column} IS NOT NULL")
