@@ -49,3 +49,22 @@ def test_unsigned_or_foreign_requests_are_refused(central, node_factory):
     resp = other.client._send("GET", "/sync/v1/head", b"", {})
     assert resp.status_code == 401 and resp.json()["error"] == "auth.unknown_key"
     assert n.client.head()["node"] == "V000001"
+
+
+def test_openapi_documents_exactly_the_blueprints_routes(central):
+    import json
+    import re
+    from pathlib import Path
+
+    import sync
+
+    spec = json.loads((Path(sync.__file__).parent / "openapi.json").read_text("utf-8"))
+    assert spec["openapi"].startswith("3.1")
+    documented = {(path, method.upper()) for path, ops in spec["paths"].items()
+                  for method in ops if method != "parameters"}
+    served = set()
+    for rule in central.served.app.url_map.iter_rules():
+        if rule.endpoint.startswith("bianmin_sync."):
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule).removeprefix("/sync/v1")
+            served |= {(path, m) for m in rule.methods - {"OPTIONS"} if not (m == "HEAD" and "GET" in rule.methods)}
+    assert documented == served
