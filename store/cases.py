@@ -15,13 +15,13 @@ Tables
   The plain ID number never enters this table: for exact search by ID (or mobile) it keeps a
   keyed hash (HMAC-SHA256) of the normalised number, with a random key per database file
   (`case_settings`), so a copied table cannot be matched against a list of ID numbers.
-- `case_tallies (field, value, n)`: counts per status / department / window / node / holder,
-  maintained with every row change, so home screens and the supervision board never count a
-  million rows.
+- `case_tallies (field, value, n)`: counts per status / department / window / node / holder, and
+  of open cases per department / window / node / holder (`open.<field>`), maintained with every
+  row change, so home screens and the supervision board never count a million rows.
 
 Reading
 - `list_cases(db, *, status=None, holder=None, place=None, window=None, department=None,
-  node=None, search=None, due_before=None, overdue=None, card=None, order="due", limit=50,
+  node=None, search=None, due_before=None, overdue=None, card=None, order=None, limit=50,
   offset=0, today=None) -> CasePage` (unpacks as `rows, total`; `page.exact` is False when the
   total was capped at `COUNT_CAP` + 1, i.e. "more than COUNT_CAP").
 - `get_case_state(db, number) -> CaseState | None`, `case_events(db, number) -> list[Record]`,
@@ -30,8 +30,12 @@ Reading
   holder, item, received_by) and `board_counts(db, *, today=None, soon_days=3, **filters)`.
 
 Overdue is never stored (it changes at midnight, not with a record): it is `due_date < today`
-for a case whose clock runs (accepted, promised, forwarded-after-acceptance; not paused, not
-finished or closed), computed in each query. `late` (finished after its due date) is stored.
+for a case whose clock runs (the stored `running` flag: open, with a due date, not paused; so
+accepted, promised, forwarded after acceptance), computed in each query. `late` (finished after
+its due date) is stored. Dates are ISO text, times naive China time (as the fold gives them).
+
+Speed (bench/store_cases.py): every list is one index range in its order plus a capped count;
+pages read ids first and then only their rows, so a deep page does not sort whole rows.
 """
 
 from __future__ import annotations
@@ -538,8 +542,11 @@ def list_cases(db: Database, *, status: str | Iterable[str] | None = None, holde
     where, args, best = _filters(db, today=day, **filters)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     sort = ORDERS[order] if order is not None else best or ORDERS["due"]
-    rows = [_row(r, day) for r in db.execute(
-        f"{_SELECT}{clause} ORDER BY {sort} LIMIT ? OFFSET ?", [*args, int(limit), int(offset)])]
+    # ids first (often from an index alone, and a sort of small entries), then only the page's rows
+    ids = [i for (i,) in db.execute(f"SELECT id FROM cases{clause} ORDER BY {sort} LIMIT ? OFFSET ?",
+                                    [*args, int(limit), int(offset)])]
+    found = {r[0]: r for r in db.execute(f"{_SELECT} WHERE id IN ({', '.join('?' for _ in ids)})", ids)} if ids else {}
+    rows = [_row(found[i], day) for i in ids]
     total, exact = _total(db, filters, clause, args)
     return CasePage(rows, total, exact)
 
