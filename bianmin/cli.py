@@ -15,6 +15,12 @@ GROUPS: dict[str, tuple[str, str]] = {
     "catalogue": ("bianmin.catalogue_cli:catalogue", "Service catalogue: check and show items."),
     "node": ("node.cli:node", "Run and manage a service-point node."),
     "central": ("central.cli:central", "Run and manage the city server."),
+    "backup": ("installer.cli:backup_cmd", "Back up a data folder (safe while running; keys never copied)."),
+    "restore": ("installer.cli:restore_cmd", "Restore a data folder; a node takes back the rest from central."),
+    "doctor": ("installer.cli:doctor_cmd", "Check a node or central and say what to do."),
+    "upgrade": ("installer.cli:upgrade_cmd", "Upgrade a data folder's tables after installing a new version."),
+    "bundle": ("installer.cli:bundle_group", "Build the offline installation bundle."),
+    "demo": ("bianmin.demo:demo", "Central, a town and two villages on this PC, with history."),
 }
 
 
