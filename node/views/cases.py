@@ -33,20 +33,21 @@ def index() -> Any:
         exact = store_cases.find_case_number(database, q)
         if exact is not None:
             return redirect(url_for("case.show", number=exact))
-    filters: dict[str, Any] = {"place": place}
-    if show == "open":
-        filters["status"] = "open"
-    elif show == "closed":
-        filters["status"] = "closed"
+    # A node's database holds only the cases routed to it (received here, forwarded here, or
+    # sent back here), so "all" needs no place filter; each filter has an index in its order.
+    filters: dict[str, Any] = {}
+    order = "due"
+    if show == "all":
+        order = "received"
+    elif show in ("open", "closed", "waiting_supplement", "forwarded"):
+        filters["status"] = show
     elif show == "mine":
-        filters = {"holder": place}
-    elif show == "waiting_supplement":
-        filters["status"] = "waiting_supplement"
-    elif show == "forwarded":
-        filters["status"] = "forwarded"
+        filters["holder"] = place
     elif show == "overdue":
         filters["overdue"] = True
-    result = store_cases.list_cases(database, search=q or None, order="received", limit=PAGE_SIZE,
+    if q:
+        order = "received"
+    result = store_cases.list_cases(database, search=q or None, order=order, limit=PAGE_SIZE,
                                     offset=(page - 1) * PAGE_SIZE, today=today(), **filters)
     return render_template("node/cases.html", rows=result.rows, total=result.total, exact=result.exact, q=q,
                            show=show, page=page, page_size=PAGE_SIZE, status_name=status_name,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Blueprint, render_template
@@ -18,8 +19,7 @@ def unreceipted_forwards(limit: int = 20) -> list[Any]:
     """Cases this node forwarded whose forwarding record central has not receipted yet."""
     the_node = node()
     sent = the_node.log.cursor("C", "sent")
-    rows = store_cases.list_cases(db(), status="forwarded", place=the_node.config.place,
-                                  order="recent", limit=limit).rows
+    rows = store_cases.list_cases(db(), status="forwarded", order="recent", limit=limit).rows
     found = []
     for row in rows:
         for record in store_cases.case_events(db(), row.number):
@@ -37,16 +37,17 @@ def index() -> str:
     place = the_node.config.place
     day = today()
     database = db()
-    counts = store_cases.board_counts(database, today=day, place=place)
-    recent = store_cases.list_cases(database, place=place, order="recent", limit=10, today=day).rows
+    # the node's database holds only its own cases: the maintained tallies answer the counts
+    counts = store_cases.board_counts(database, today=day)
+    recent = store_cases.list_cases(database, order="received", limit=10, today=day).rows
     todays = [r for r in recent if r.received_date == day.isoformat()]
-    waiting = store_cases.list_cases(database, holder=place, status="waiting_supplement", order="received",
-                                     limit=10, today=day).rows
+    waiting = store_cases.list_cases(database, status="waiting_supplement", limit=10, today=day).rows
     overdue = store_cases.list_cases(database, holder=place, overdue=True, limit=10, today=day).rows
     soon_limit = store_cases.due_soon_limit(database, day, 3)
-    due_soon = [r for r in store_cases.list_cases(database, holder=place, status="open", overdue=False,
-                                                  due_before=soon_limit, limit=10, today=day).rows
-                if r.due_date]
+    due_soon = [r for r in store_cases.list_cases(database, holder=place, overdue=False,
+                                                  due_before=soon_limit + dt.timedelta(days=1), limit=10,
+                                                  today=day).rows
+                if r.due_date and r.open]
     return render_template(
         "node/home.html", counts=counts, recent=recent, todays=todays, waiting=waiting, overdue=overdue,
         due_soon=due_soon, forwards=unreceipted_forwards(), status=sync().status(),
