@@ -92,7 +92,6 @@ CREATE TABLE IF NOT EXISTS records (
     sig BLOB NOT NULL,
     UNIQUE (origin, seq)
 );
-CREATE INDEX IF NOT EXISTS records_key ON records (key, central_pos);
 CREATE TABLE IF NOT EXISTS heads (origin TEXT PRIMARY KEY, seq INTEGER NOT NULL, id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cursors (peer TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,
     PRIMARY KEY (peer, name));
@@ -627,7 +626,10 @@ class LogStore:
                     self.directory.folded_seq = max(self.directory.folded_seq, r.seq)
 
     def _flag_suspects(self, body: dict[str, Any], now: str) -> None:
-        """A revocation: flag held records of the key receipted at or after the compromise point."""
+        """A revocation: flag held records of the key receipted at or after the compromise point.
+
+        A full scan, without an index on `key`: revocations are rare, inserts are constant.
+        """
         self.db.conn.execute(
             "INSERT OR IGNORE INTO suspects SELECT id, key, ?, ? FROM records WHERE key = ? AND central_pos >= ?",
             ("receipted after its key's compromise point", now, body["key"], body["compromised_at"]))
