@@ -41,6 +41,8 @@ def _create(db: Database) -> None:
     db.execute("CREATE INDEX board_open ON board_cases (open, department, window, node, status, due_sort)")
     db.execute("CREATE INDEX board_card ON board_cases (card) WHERE card IS NOT NULL")
     db.execute("CREATE INDEX board_due ON board_cases (open, due_sort)")
+    db.execute("CREATE INDEX board_node ON board_cases (open, node, status, due_sort)")
+    db.execute("CREATE INDEX board_joint ON board_cases (open) WHERE joint != ''")
     db.execute(
         "CREATE TABLE board_events (case_number TEXT NOT NULL, record_id TEXT NOT NULL,"
         " PRIMARY KEY (case_number, record_id)) WITHOUT ROWID"
@@ -158,7 +160,7 @@ def queue_count(db: Database, place: str) -> int:
 
 def joint_requests(db: Database, window: str, *, limit: int = 50) -> list[CaseRow]:
     """Open cases held elsewhere that ask this window for its joint opinion."""
-    rows = db.execute(f"{_SELECT} WHERE open = 1 AND joint LIKE ? ORDER BY due_sort LIMIT ?",
+    rows = db.execute(f"{_SELECT} WHERE joint != '' AND open = 1 AND joint LIKE ? ORDER BY due_sort LIMIT ?",
                       [f"% {window} %", limit]).fetchall()
     return [CaseRow(*r) for r in rows]
 
@@ -193,6 +195,30 @@ def tallies(db: Database, group: str, today: dt.date, soon: dt.date) -> list[Tal
         f" FROM board_cases INDEXED BY board_open WHERE open = 1 GROUP BY {group} ORDER BY {group}",
         [t, t, s]).fetchall()
     return [Tally(str(r[0]), r[1], r[2] or 0, r[3] or 0, r[4] or 0, r[5] or 0) for r in rows]
+
+
+_COUNTS = ("count(*), sum(status != 'paused' AND due_sort < :t),"
+           " sum(status != 'paused' AND due_sort >= :t AND due_sort <= :s),"
+           " sum(status = 'paused'), sum(status = 'waiting_supplement')")
+
+
+def tallies_all(db: Database, today: dt.date, soon: dt.date) -> dict[str, list[Tally]]:
+    """The board's three tables (per department, window, node) in two index-only scans of the
+    open cases: (department, window) follows the covering index board_open and node board_node,
+    so SQLite never sorts. With a million cases the board costs these two scans of the open ones."""
+    args = {"t": today.isoformat(), "s": soon.isoformat()}
+    sums: dict[str, dict[str, list[int]]] = {"department": {}, "window": {}}
+    for department, window, *counts in db.execute(
+            f"SELECT department, window, {_COUNTS} FROM board_cases INDEXED BY board_open WHERE open = 1"
+            " GROUP BY department, window", args):
+        for group, key in (("department", department), ("window", window)):
+            acc = sums[group].setdefault(str(key), [0, 0, 0, 0, 0])
+            for i, value in enumerate(counts):
+                acc[i] += value or 0
+    result = {group: [Tally(key, *acc) for key, acc in sorted(found.items())] for group, found in sums.items()}
+    result["node"] = [Tally(str(r[0]), *(v or 0 for v in r[1:])) for r in db.execute(
+        f"SELECT node, {_COUNTS} FROM board_cases INDEXED BY board_node WHERE open = 1 GROUP BY node", args)]
+    return result
 
 
 def total(tallies_: Sequence[Tally]) -> Tally:

@@ -39,12 +39,11 @@ def board() -> str:
     today, soon = _days()
     central = central_of()
     catalogue = central.catalogue()
-    groups = {g: board_store.tallies(db, g, today, soon) for g in ("department", "window", "node")}
+    groups = board_store.tallies_all(db, today, soon)
     names = {d.code: d.name for d in catalogue.departments} | {w.code: w.name for w in catalogue.windows}
     return render_template("central/supervision_board.html", groups=groups, total=board_store.total(groups["department"]),
                            names=names, today=today, soon=soon,
-                           urgent=board_store.listing(db, light="red", today=today, soon=soon, limit=20),
-                           cards_due=len(supervision_cards.due_cards(central, db, today)))
+                           urgent=board_store.listing(db, light="red", today=today, soon=soon, limit=20))
 
 
 @bp.get("/cases")
