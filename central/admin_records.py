@@ -11,6 +11,7 @@ from typing import Any
 from casework.catalogue import Catalogue
 from central.runtime import Central
 from store import accounts
+from store.config_records import calendar_year_body, catalogue_body, staff_account_body
 from sync.canonical import nfc
 from web.passwords import MIN_PASSWORD_LENGTH, hash_password
 
@@ -36,16 +37,17 @@ def sign_staff(central: Central, username: str, *, display_name: str | None = No
     unknown = sorted(set(roles) - set(accounts.ROLES))
     if unknown or not roles:
         raise AdminError("Choose at least one known role.")
-    body = {
-        "username": username,
-        "display_name": nfc((display_name or (current.display_name if current else username)).strip()),
-        "password_hash": hash_password(password) if password else current.password_hash,  # type: ignore[union-attr]
-        "roles": roles,
-        "places": list(places) if places is not None else list(current.places if current else ["*"]),
-        "active": active if active is not None else (current.active if current else True),
-        "version": (current.version + 1) if current else 1,
-    }
-    accounts.parse(body)
+    try:
+        body: dict[str, Any] = staff_account_body(
+            username=username,
+            display_name=(display_name or (current.display_name if current else username)),
+            password_hash=hash_password(password) if password else current.password_hash,  # type: ignore[union-attr]
+            roles=roles,
+            places=list(places) if places is not None else list(current.places if current else ["*"]),
+            version=(current.version + 1) if current else 1,
+            active=active if active is not None else (current.active if current else True))
+    except accounts.AccountError as err:
+        raise AdminError("; ".join(err.problems)) from err
     if staff:
         body["changed_by"] = staff
     central.sign("staff.account", body)
@@ -55,7 +57,7 @@ def sign_staff(central: Central, username: str, *, display_name: str | None = No
 def publish_catalogue(central: Central, catalogue: Catalogue, *, note: str = "", staff: str = "") -> int:
     """Sign the next catalogue version; nodes pull it and work from it offline."""
     version = central.catalogue_version() + 1
-    body: dict[str, Any] = {"version": version, "data": catalogue.to_data()}
+    body = catalogue_body(catalogue, version)
     if note:
         body["note"] = nfc(note)
     if staff:
@@ -65,10 +67,7 @@ def publish_catalogue(central: Central, catalogue: Catalogue, *, note: str = "",
 
 
 def publish_year(central: Central, year: dict[str, Any]) -> None:
-    from casework.calendar import parse_year
-
-    parse_year(year)  # raises CalendarDataError listing every problem
-    central.sign("calendar.year", dict(year))
+    central.sign("calendar.year", calendar_year_body(year))  # CalendarDataError lists every problem
 
 
 def place_node(central: Central, node: str, *, name: str, town: str | None = None) -> None:

@@ -12,7 +12,6 @@ with no restart and exactly as the nodes will see it.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import threading
@@ -31,10 +30,9 @@ from casework.identity import mask_name
 from central import board_store, card_store, settlement_store, sms_store
 from central.config import CentralConfig
 from central.datadir import DataDir
-from store import accounts, counters
 from store import calendar as store_calendar
 from store import catalogue as store_catalogue
-from store import directory as store_directory
+from store import counters, projections
 from sync.envelope import Record, parse_record
 from sync.keys import NodeKey
 from sync.logstore import LogStore
@@ -62,8 +60,7 @@ def china_day(iso_time: str) -> str:
 
 
 def ensure_schemas(db: Database) -> None:
-    for module in (accounts, counters, store_calendar, store_catalogue, store_directory):
-        module.ensure_schema(db)
+    """central's own tables (the shared ones are store.projections')."""
     board_store.ensure_schema(db)
     settlement_store.ensure_schema(db)
     card_store.ensure_schema(db)
@@ -79,6 +76,7 @@ class Central:
         self.key = NodeKey.load(data.key)
         self.clock = clock
         self.log = LogStore.open(data.db, network=self.config.network, origin="C", signer=self.key)
+        projections.register_all(self.log)  # the shared projections first: central's read them
         ensure_schemas(self.log.db)
         self._numbers = threading.RLock()
         self._cache: dict[str, tuple[str, Any]] = {}
@@ -179,13 +177,7 @@ class Central:
 
     def _project(self, db: Database, record: Record) -> None:
         kind = record.kind
-        for project in (store_catalogue.project, store_calendar.project, counters.project):
-            project(db, record)
-        store_directory.project(db, record)
-        if kind == "staff.account":
-            with contextlib.suppress(accounts.AccountError):  # central signed it; never break the log for it
-                accounts.project(db, record.body)
-        elif kind.startswith(PREFIX):
+        if kind.startswith(PREFIX):
             case = record.body.get("case") if isinstance(record.body, dict) else None
             if isinstance(case, str) and case:
                 board_store.add_event(db, case, record.id)
@@ -278,9 +270,7 @@ class Central:
     def rebuild(self) -> int:
         """Drop and replay central's projections from the log."""
         def reset(db: Database) -> None:
-            for module in (counters, store_calendar, store_catalogue, store_directory):
-                module.reset(db)
             board_store.reset(db)
             settlement_store.reset(db)
             card_store.reset(db)
-        return self.log.rebuild_projections(reset)
+        return projections.rebuild(self.log, also_reset=reset)
