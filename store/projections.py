@@ -17,7 +17,8 @@ A record a projection cannot use (a node signing a catalogue, a malformed staff 
 exception, which would refuse the whole batch and stall sync for good: it stays in the log, is
 listed in `projection_problems` (`problems(db)`) for an administrator, and is skipped.
 
-`rebuild(log)` empties the projections (counters and the search-hash key are kept on purpose, see
+`register_all` also rebuilds once when the file's projections are missing or were made by another
+`PROJECTION_VERSION` (an upgrade). `rebuild(log)` empties the projections (counters and the search-hash key are kept on purpose, see
 store.counters and store.cases) and replays the log in the order it was stored, in one transaction:
 the tables come out byte-identical to the ones maintained record by record.
 """
@@ -37,6 +38,11 @@ from sync.logstore import LogStore
 _registered: weakref.WeakSet[LogStore] = weakref.WeakSet()
 
 
+PROJECTION_VERSION = 1
+"""Raise it whenever a projector computes something differently (a new column, a fixed rule):
+`register_all` then rebuilds every projection from the log once, at the app's next start."""
+
+
 def _create_tables(db: Database) -> None:
     db.execute(
         "CREATE TABLE projection_problems ("
@@ -45,6 +51,7 @@ def _create_tables(db: Database) -> None:
         " origin TEXT NOT NULL,"
         " problem TEXT NOT NULL)"
     )
+    db.execute("CREATE TABLE projection_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
 MIGRATIONS = [_create_tables]
@@ -96,12 +103,28 @@ def project(db: Database, record: Any) -> None:
 
 
 def register_all(log: LogStore) -> None:
-    """Create the tables if needed and register `project` on `log` (once; repeated calls are no-ops)."""
+    """Create the tables if needed and register `project` on `log` (once; repeated calls are no-ops).
+
+    If the file's projections were made by another PROJECTION_VERSION (an upgrade), or never made
+    although the log holds records (a log from before these tables existed), they are rebuilt
+    from the log now, before the app serves anything.
+    """
     ensure_schema(log.db)
     if log in _registered:
         return
     log.register_projector(project)
     _registered.add(log)
+    row = log.db.execute("SELECT value FROM projection_meta WHERE name = 'version'").fetchone()
+    if row is None or row[0] != str(PROJECTION_VERSION):
+        if log.count():
+            rebuild(log)
+        else:
+            _set_version(log.db)
+
+
+def _set_version(db: Database) -> None:
+    db.execute("INSERT INTO projection_meta (name, value) VALUES ('version', ?)"
+               " ON CONFLICT (name) DO UPDATE SET value = excluded.value", [str(PROJECTION_VERSION)])
 
 
 def reset(db: Database) -> None:
@@ -124,7 +147,9 @@ def rebuild(log: LogStore, *, also_reset: Callable[[Database], None] | None = No
             also_reset(db)
 
     with log.transaction():
-        return log.rebuild_projections(reset_all)
+        replayed = log.rebuild_projections(reset_all)
+        _set_version(log.db)
+        return replayed
 
 
 def problems(db: Database) -> list[dict[str, str]]:

@@ -197,3 +197,23 @@ def test_problems_are_listed_for_people(tmp_path: Path) -> None:
         {"record_id": bad.id, "kind": "staff.account", "origin": "C",
          "problem": projections.problems(log.db)[0]["problem"]}]
     assert "display_name" in projections.problems(log.db)[0]["problem"]
+
+
+def test_a_log_without_projections_is_projected_when_registered(tmp_path: Path) -> None:
+    """A file from before these tables existed (or made by an older projection version) is rebuilt
+    once when the app registers the projections, before it serves anything."""
+    path = tmp_path / "central.sqlite"
+    bare = LogStore.open(path, network=NET, origin="C", signer=CENTRAL)
+    bare.append(config_records.STAFF_ACCOUNT, config_records.staff_account_body(
+        username="wangwu", display_name="王五", password_hash="h", roles=["admin"], places=["*"], version=1))
+    bare.close()
+    log = LogStore.open(path, network=NET, origin="C", signer=CENTRAL)
+    projections.register_all(log)
+    assert log.db.execute("SELECT username FROM staff").fetchall() == [("wangwu",)]
+    log.db.execute("DELETE FROM staff")
+    log.db.execute("UPDATE projection_meta SET value = '0' WHERE name = 'version'")  # an older version's tables
+    log.close()
+    again = LogStore.open(path, network=NET, origin="C", signer=CENTRAL)
+    projections.register_all(again)
+    assert again.db.execute("SELECT username FROM staff").fetchall() == [("wangwu",)]
+    assert again.db.execute("SELECT value FROM projection_meta").fetchone()[0] == str(projections.PROJECTION_VERSION)
