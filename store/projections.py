@@ -51,10 +51,13 @@ def _create_tables(db: Database) -> None:
         " origin TEXT NOT NULL,"
         " problem TEXT NOT NULL)"
     )
+
+
+def _create_meta(db: Database) -> None:
     db.execute("CREATE TABLE projection_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 
-MIGRATIONS = [_create_tables]
+MIGRATIONS = [_create_tables, _create_meta]
 
 
 def ensure_schema(db: Database) -> None:
