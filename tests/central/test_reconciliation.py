@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 
-from casework.cases import item_snapshot
-from casework.fees import FeeInput, assess_case
 from helpers import Clerk
 
+from casework.cases import item_snapshot
+from casework.fees import FeeInput, assess_case
 from central.reconciliation import reconcile
 from web.filters import yuan
 
@@ -55,7 +55,7 @@ def test_a_generated_day_balances_to_the_fen(app):
     assert result.records_net == expected["paid"] - expected["refunded"]
     for group in ("window", "department", "method", "cashier"):
         assert result.totals[group] == result.records_net
-    for key, paid, refunded, net in result.groups["window"]:
+    for key, _paid, _refunded, net in result.groups["window"]:
         assert net == expected[f"window:{key}"], key
     # the page shows the same figures, and says it balances
     page = Clerk(app, "li").get(f"/settlement/reconciliation?day={day}").text

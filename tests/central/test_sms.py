@@ -9,11 +9,11 @@ import socket
 import threading
 from collections.abc import Iterator
 
-from casework.cases import item_snapshot
 from flask import Flask, request
 from helpers import Clerk
 from waitress.server import create_server
 
+from casework.cases import item_snapshot
 from central import sms, sms_store
 
 
