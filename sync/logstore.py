@@ -419,8 +419,9 @@ class LogStore:
             if new[0].prev != base_id:
                 raise Refusal("broken_chain", f"central's seq {split} does not follow this node's seq {base_seq}")
             moved = [r for seq, r in sorted(mine.items()) if seq >= split]
+            central_at = {r.seq: r.id for r in new}
             for r in moved:
-                self._keep_fork(r, "rebased", f"rebased after central's seq {new[-1].seq}")
+                self._keep_fork(r, "rebased", f"rebased after central's seq {new[-1].seq}", central_at.get(r.seq))
             ids = [r.id for r in moved]
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start:start + _CHUNK]
@@ -564,13 +565,16 @@ class LogStore:
         if r.prev != head_id:
             raise Refusal("broken_chain", f"{r.origin} seq {r.seq} does not follow the held seq {seq}")
 
-    def _keep_fork(self, r: Record, status: str, detail: str) -> None:
-        held = self.db.conn.execute("SELECT id FROM records WHERE origin = ? AND seq = ?",
-                                    (r.origin, r.seq)).fetchone()
+    def _keep_fork(self, r: Record, status: str, detail: str, held_id: str | None = None) -> None:
+        """Keep `r` as fork evidence beside the record that holds its place (`held_id`, else the stored one)."""
+        if held_id is None:
+            held = self.db.conn.execute("SELECT id FROM records WHERE origin = ? AND seq = ?",
+                                        (r.origin, r.seq)).fetchone()
+            held_id = held[0] if held else None
         self.db.conn.execute(
             "INSERT OR IGNORE INTO forks (origin, seq, held_id, id, raw, sig, status, detail, detected_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (r.origin, r.seq, held[0] if held else None, r.id, r.raw, r.sig, status, detail, self.clock()))
+            (r.origin, r.seq, held_id, r.id, r.raw, r.sig, status, detail, self.clock()))
 
     def _store(self, records: list[Record], *, quarantine: dict[str, tuple[str, str]], suspect: dict[str, str],
                positions: dict[str, int] | None, project: bool = True) -> None:

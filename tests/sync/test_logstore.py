@@ -373,6 +373,7 @@ def test_restored_node_recovers_without_losing_anything(central: LogStore, tmp_p
     assert ours[5].time == mine.time and ours[5].id == mapping[mine.id]
     assert ours[6].kind == "sync.rebased" and ours[6].body["records"] == [[mine.id, ours[5].id]]
     assert town.forks("T0001")[0]["record"] == mine and town.forks()[0]["status"] == "rebased"   # nothing lost
+    assert town.forks()[0]["held_id"] == after[0].id               # what took its place
     assert sorted(r[0] for r in town.db.conn.execute("SELECT name FROM cases")) == ["A0", "A1", "A2", "B0", "B1", "C0"]
     assert town.verify_all() == []
     assert central.ingest(ours[5:]).ok                                # the rebased records sync normally
