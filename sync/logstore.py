@@ -71,6 +71,7 @@ from sync.keys import DIRECTORY_KINDS, Directory, NodeKey
 SCHEMA_VERSION = 1
 CACHE_LEVEL = 4          # Merkle subtrees of >= 16 leaves are stored; smaller ones are rehashed from leaves
 _CHUNK = 500             # ids per IN (...) query
+REBASED_PER_RECORD = 1000   # old/new id pairs per sync.rebased record (well inside the record size limit)
 
 Projector = Callable[[sqlite_utils.Database, Record], None]
 Checker = Callable[[Record], "tuple[str, str] | None"]
@@ -438,9 +439,12 @@ class LogStore:
             if moved:
                 again = self._append(((r.kind, r.body, r.time) for r in moved), project=False)
                 mapping = {old.id: fresh.id for old, fresh in zip(moved, again, strict=True)}
-                self._append([("sync.rebased", {"from_seq": split,
-                                                "records": [[o, n] for o, n in mapping.items()]}, None)],
-                             project=False)
+                pairs = [[o, n] for o, n in mapping.items()]
+                self._append([("sync.rebased", {"from_seq": split, "records": pairs[i:i + REBASED_PER_RECORD]}, None)
+                              for i in range(0, len(pairs), REBASED_PER_RECORD)], project=False)
+            # central holds its records: they are sent (a restored node's cursor may lag behind)
+            self.db.conn.execute("INSERT INTO cursors VALUES ('C', 'sent', ?) ON CONFLICT (peer, name) DO UPDATE "
+                                 "SET value = max(value, excluded.value)", (new[-1].seq,))
             self.db.conn.execute("DELETE FROM meta WHERE name = 'hold'")
             if reset is not None:
                 self.rebuild_projections(reset)

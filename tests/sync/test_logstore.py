@@ -376,6 +376,7 @@ def test_restored_node_recovers_without_losing_anything(central: LogStore, tmp_p
     assert town.forks()[0]["held_id"] == after[0].id               # what took its place
     assert sorted(r[0] for r in town.db.conn.execute("SELECT name FROM cases")) == ["A0", "A1", "A2", "B0", "B1", "C0"]
     assert town.verify_all() == []
+    assert town.count_pending("C") == 2                               # only the rebased ones are unsent
     assert central.ingest(ours[5:]).ok                                # the rebased records sync normally
     assert town.recover(central.records_of("T0001", 1)) == {}
 
@@ -528,3 +529,18 @@ def test_verify_all_checks_the_checkpoints_nodes_vouched_for(central: LogStore, 
                         body={"case": "C"}, ckpt={"root": "0" * 64, "size": 2}, time=TIME)
     central.ingest([other])
     assert central.verify_all() == ["T0001 seq 3 vouches for a checkpoint of size 2 that this log does not have"]
+
+
+def test_many_rebased_records_are_mapped_in_several_records(central: LogStore, town: LogStore, monkeypatch) -> None:
+    import sync.logstore
+
+    monkeypatch.setattr(sync.logstore, "REBASED_PER_RECORD", 2)
+    pull(town, central)
+    theirs = chain(TOWN, "T0001", 2)                  # central got 2 records this node no longer has
+    assert central.ingest(theirs).ok
+    mine = town.append_many([("case.received", {"case": f"M{i}"}) for i in range(5)])
+    mapping = town.recover(central.records_of("T0001"))
+    assert list(mapping) == [r.id for r in mine]
+    rebased = [r for r in town.records_of("T0001") if r.kind == "sync.rebased"]
+    assert [len(r.body["records"]) for r in rebased] == [2, 2, 1]
+    assert [r.seq for r in town.records_of("T0001")] == list(range(1, 2 + 5 + 3 + 1))
