@@ -145,7 +145,7 @@ def parse_record(raw: bytes, sig: bytes, *, network: str | None = None) -> Recor
     """
     obj = decode(raw)
     _check_fields(obj)
-    if not isinstance(sig, bytes) or len(sig) != 64:
+    if not isinstance(sig, bytes | bytearray | memoryview) or len(sig) != 64:
         raise Refusal("bad_signature", "an Ed25519 signature is 64 bytes")
     if network is not None and obj["net"] != network:
         raise Refusal("wrong_network", f"record of network {obj['net']!r}, this is {network!r}")
