@@ -128,6 +128,15 @@ class Central:
     def sign_many(self, items: list[tuple[str, dict[str, Any]]]) -> list[Record]:
         return self.log.append_many(items, time=self.now_iso())
 
+    def towns(self) -> dict[str, str]:
+        """village node -> its town centre, from the newest `directory.placed` record of each village."""
+        found: dict[str, str] = {}
+        for record, _at in self.records_of_kind("directory.placed"):
+            node, town = record.body.get("node"), record.body.get("town")
+            if isinstance(node, str) and isinstance(town, str) and town:
+                found[node] = town
+        return found
+
     # --- numbers ------------------------------------------------------------------------------------
 
     def next_number(self, kind: str) -> str:

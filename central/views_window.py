@@ -31,6 +31,7 @@ from central.pages import (
     status_name,
     windows_of,
 )
+from central.routing import target_for
 from store.directory import list_nodes
 from sync.canonical import nfc
 from web.auth import current_staff, roles_required
@@ -182,13 +183,26 @@ def _state(number: str) -> CaseState:
 
 
 def _forward_targets(state: CaseState, window: str) -> list[tuple[str, str]]:
-    catalogue = central_of().catalogue()
+    """Where a window may send a case: the routed place first (the town of the village that took a
+    town item in, or the item's own window), then the place that received it, every town centre,
+    every other window (reassignment)."""
+    central = central_of()
+    catalogue = central.catalogue()
+    received = state.received_at or ""
+    suggested = target_for(catalogue, state.item, central.towns(), received.removeprefix("node:"))
     targets = [(f"window:{w.code}", f"{w.code} {w.name}") for w in catalogue.windows
                if w.code != window and w.kind in ("department", "combined")]
     towns = [(f"node:{n.node}", f"{n.node} {n.name}") for n in list_nodes(store_db(), tier="town")
              if n.status == "active"]
-    origin = [(state.received_at, place_label(state.received_at))] if (state.received_at or "").startswith("node:") else []
-    return origin + towns + targets
+    origin = [(received, place_label(received))] if received.startswith("node:") else []
+    ordered = [(suggested, f"{place_label(suggested)} ({gettext('routed')})"), *origin, *towns, *targets]
+    seen: set[str] = {f"window:{window}"}
+    result = []
+    for place, label in ordered:
+        if place not in seen:
+            seen.add(place)
+            result.append((place, label))
+    return result
 
 
 def _context(state: CaseState, window: str) -> ActionContext:
@@ -248,6 +262,8 @@ def act(number: str, action: str) -> Any:
         if action == "accepted" and request.form.getlist("gap"):
             fields = _gap_fields(state, _context(state, window))
             central.act(number, "case.accepted", window=window, staff=staff_name(), **fields)
+        elif action == "forwarded" and not request.form.get("note", "").strip():
+            raise FormErrors({"note": gettext("Say why the case is reassigned or forwarded.")})
         elif action == "finish_now":
             _finish_now(state, window)
         else:

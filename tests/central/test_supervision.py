@@ -1,0 +1,115 @@
+"""Routing, yellow and red cards, node revocation, page guards and rebuilding the projections."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from helpers import Clerk
+
+from casework.cases import item_snapshot
+from central import board_store, supervision_cards
+from central.admin_records import place_node
+from central.routing import EVERYONE, Router, target_for
+from sync.keys import NodeKey, enrolment_request
+from sync.server import EnrolmentBook
+
+
+def _case(central, code: str, *, window: str | None = None, accept: bool = True) -> str:
+    item = central.catalogue().item(code)
+    number = central.next_number("case")
+    window = window or item.window
+    central.act(number, "case.received", window=window, staff="wang", item=item_snapshot(item),
+                applicant={"type": "person", "name": "张三"}, materials=[m.name for m in item.materials])
+    if accept:
+        central.act(number, "case.accepted", window=window, staff="wang",
+                    due_date=(central.today() + dt.timedelta(days=2)).isoformat())
+    return number
+
+
+def test_routing_sends_configuration_everywhere_and_cases_only_where_they_went(app):
+    central = app.extensions["central"]
+    router = Router(lambda: central.log.db)
+    catalogue_record = central.records_of_kind("catalogue.published")[0][0]
+    assert router.nodes_for(catalogue_record) == {EVERYONE}
+    staff = next(r for r, _ in central.records_of_kind("staff.account") if r.body["username"] == "wang")
+    assert router.nodes_for(staff) == set()  # window clerks' accounts stay in the city
+    number = _case(central, "GA001", accept=False)
+    record = central.act(number, "case.forwarded", window="W05", staff="wang", to="node:T0101", note="镇办理")
+    assert router.nodes_for(record) == {"T0101"}
+    assert router.wants("T0101", record) and not router.wants("V000123", record)
+
+
+def test_town_items_from_a_village_are_routed_to_its_town():
+    from casework.catalogue import load
+
+    catalogue = load()
+    item = item_snapshot(catalogue.item("GA001"))
+    assert target_for(catalogue, item, {"V000123": "T0101"}, "V000123") == "node:T0101"
+    assert target_for(catalogue, item, {}, "V000999") == "window:W05"
+    city = item_snapshot(catalogue.item("BDC001"))
+    assert target_for(catalogue, city, {"V000123": "T0101"}, "V000123") == "window:W52"
+
+
+def test_placement_records_feed_routing(app):
+    central = app.extensions["central"]
+    place_node(central, "V000123", name="皋南村", town="T0101")
+    assert central.towns() == {"V000123": "T0101"}
+
+
+def test_yellow_then_red_cards_are_recorded_once(app, clock):
+    central = app.extensions["central"]
+    db = central.log.db
+    number = _case(central, "BDC001")
+    assert not supervision_cards.due_cards(central, db, central.today())
+    clock.now += dt.timedelta(days=5)  # a few working days late: yellow
+    due = supervision_cards.due_cards(central, db, central.today())
+    assert [(row.number, colour) for row, colour, _ in due] == [(number, "yellow")]
+    li = Clerk(app, "li")
+    li.post("/supervision/cards", {}, page="/supervision/cards")
+    assert set(supervision_cards.issued(central)) == {(number, "yellow")}
+    assert not supervision_cards.due_cards(central, db, central.today())
+    clock.now += dt.timedelta(days=14)  # past the grace period: red, once
+    assert supervision_cards.issue(central, supervision_cards.due_cards(central, db, central.today()), "li") == 1
+    assert supervision_cards.issue(central, supervision_cards.due_cards(central, db, central.today()), "li") == 0
+    board = li.get("/supervision/").text
+    assert 'id="kpi-red">1<' in board
+
+
+def test_admin_revokes_a_node_key(app):
+    central = app.extensions["central"]
+    key = NodeKey.generate()
+    token = EnrolmentBook(central.log).issue("V000200", "测试村")
+    EnrolmentBook(central.log).enrol(enrolment_request(key, net=central.log.network, node="V000200", token=token))
+    admin = Clerk(app, "admin", "admin-pass-1")
+    assert "V000200" in admin.get("/admin/nodes").text
+    admin.post("/admin/nodes/V000200/revoke", {"reason": "电脑被盗"}, page="/admin/nodes")
+    assert central.log.directory.current("V000200") is None
+    page = Clerk(app, "li").get("/supervision/nodes").text
+    assert "V000200" in page and "tag bad" in page, page[-2500:]
+
+
+@pytest.mark.parametrize("path", ["/window/", "/card/", "/settlement/", "/supervision/", "/admin/staff",
+                                  "/supervision/sms", "/settlement/reconciliation"])
+def test_every_page_needs_a_login(app, path):
+    response = app.test_client().get(path)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_roles_guard_each_area(app):
+    wang = Clerk(app, "wang")
+    for path in ("/admin/", "/settlement/", "/card/", "/supervision/cards"):
+        assert wang.get(path).status_code == 403, path
+    qian = Clerk(app, "qian")
+    for path in ("/admin/staff", "/window/", "/card/"):
+        assert qian.get(path).status_code == 403, path
+    assert Clerk(app, "li").get("/admin/nodes").status_code == 403
+
+
+def test_projections_rebuild_to_the_same_board(app):
+    central = app.extensions["central"]
+    numbers = [_case(central, code) for code in ("BDC001", "GA001", "MZJ001")]
+    db = central.log.db
+    before = [board_store.get(db, n) for n in numbers]
+    central.rebuild()
+    assert [board_store.get(db, n) for n in numbers] == before
