@@ -22,6 +22,7 @@ from store import accounts
 from store import calendar as store_calendar
 from store import catalogue as store_catalogue
 from store.directory import list_nodes
+from sync.canonical import Refusal
 from sync.keys import tier_of
 from sync.server import EnrolmentBook
 from web.auth import roles_required
@@ -140,6 +141,27 @@ def nodes() -> Any:
             place_node(central, node, name=name or node, town=request.form.get("town", "").strip().upper() or None)
     return render_template("central/admin_nodes.html", nodes=[n for n in list_nodes(store_db()) if n.node != "C"],
                            token=token, errors=errors, values=request.form)
+
+
+@bp.post("/nodes/rotate")
+@roles_required("admin")
+def rotate() -> Any:
+    """A node's new key: the rotation statement the node made, signed by its old and new keys
+    (sync.keys.rotation_proof), carried here on a USB stick or pasted; central signs it as
+    `node.key_rotated`. The directory checks both signatures before anything is stored."""
+    central = central_of()
+    try:
+        body = json.loads(request.form.get("proof_json", ""))
+        if not isinstance(body, dict):
+            raise ValueError
+        central.sign("node.key_rotated", body)
+    except (ValueError, KeyError, TypeError):
+        flash(gettext("This is not a key rotation statement from a node."), "error")
+    except Refusal as err:
+        flash(gettext("The key rotation was refused: %(why)s", why=err.detail or err.code), "error")
+    else:
+        flash(gettext("The new key of %(node)s is in the directory.", node=body.get("node", "")), "success")
+    return redirect(url_for("admin.nodes"))
 
 
 @bp.post("/nodes/<node>/revoke")

@@ -119,7 +119,7 @@ def receipt(record_id: str) -> str:
         "case": entry["case_number"],
         "date": entry["day"],
         "place": central_of().catalogue().centre.name + "结算中心",
-        "fields": [("缴款通知单号", found.number), ("办件号", entry["case_number"]),
+        "fields": [("缴款通知单号", found.number),
                    ("金额（元）", ("-" if refund else "") + yuan_text(entry["amount_fen"])),
                    ("方式", str(METHODS.get(entry["method"], entry["method"]))),
                    ("交易参考号", entry["reference"] or "—"), ("收款人", entry["cashier"]),

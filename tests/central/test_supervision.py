@@ -113,3 +113,23 @@ def test_projections_rebuild_to_the_same_board(app):
     before = [board_store.get(db, n) for n in numbers]
     central.rebuild()
     assert [board_store.get(db, n) for n in numbers] == before
+
+
+def test_admin_signs_a_node_key_rotation_and_refuses_a_forged_one(app):
+    from sync.keys import rotation_proof
+
+    central = app.extensions["central"]
+    old = NodeKey.generate()
+    token = EnrolmentBook(central.log).issue("V000201", "换钥村")
+    EnrolmentBook(central.log).enrol(enrolment_request(old, net=central.log.network, node="V000201", token=token))
+    new = NodeKey.generate()
+    admin = Clerk(app, "admin", "admin-pass-1")
+    forged = rotation_proof(NodeKey.generate(), new, net=central.log.network, node="V000201", from_seq=5)
+    forged["old_key"] = old.key_id
+    import json
+
+    admin.post("/admin/nodes/rotate", {"proof_json": json.dumps(forged)}, page="/admin/nodes")
+    assert central.log.directory.current("V000201").key_id == old.key_id
+    proof = rotation_proof(old, new, net=central.log.network, node="V000201", from_seq=5)
+    admin.post("/admin/nodes/rotate", {"proof_json": json.dumps(proof)}, page="/admin/nodes")
+    assert central.log.directory.current("V000201").key_id == new.key_id
