@@ -133,3 +133,22 @@ def test_admin_signs_a_node_key_rotation_and_refuses_a_forged_one(app):
     proof = rotation_proof(old, new, net=central.log.network, node="V000201", from_seq=5)
     admin.post("/admin/nodes/rotate", {"proof_json": json.dumps(proof)}, page="/admin/nodes")
     assert central.log.directory.current("V000201").key_id == new.key_id
+
+
+def test_admin_publishes_a_holiday_year_and_a_bad_one_is_refused(app):
+    import json
+
+    central = app.extensions["central"]
+    admin = Clerk(app, "admin", "admin-pass-1")
+    before = central.log.head()[0]
+    admin.post("/admin/calendar", {"year_json": '{"year": 2027, "holidays": ["2027-13-01"]}'}, page="/admin/calendar")
+    assert central.log.head()[0] == before and 2027 not in central.calendar().known_years
+    year = {"year": 2027, "holidays": ["2027-01-01"], "workdays": [], "names": {"2027-01-01": "元旦"},
+            "source": "test"}
+    assert admin.post("/admin/calendar", {"year_json": json.dumps(year)}, page="/admin/calendar").status_code == 302
+    assert 2027 in central.calendar().known_years
+    assert not central.calendar().is_working_day(dt.date(2027, 1, 1))
+
+
+def test_the_service_guide_is_public(app):
+    assert app.test_client().get("/guide/").status_code == 200
