@@ -410,11 +410,15 @@ def project(db: Database, record: Any, *, pos: int | None = None) -> str | None:
 
 
 def refold_for_calendar(db: Database, year: int) -> int:
-    """After a calendar year is published: re-fold the open cases whose due date it may move
-    (due in that year, or provisional); returns how many were re-folded."""
+    """After a calendar year is published: re-fold the open cases whose due date it may move (their
+    period from acceptance to due date touches that year, or the date is provisional); returns how
+    many were re-folded. Closed cases keep the dates they were closed with. Publishing next year
+    in December touches few cases; correcting the current year may re-fold most open ones, once."""
+    text = f"{year:04d}"
     numbers = [n for (n,) in db.conn.execute(
-        "SELECT number FROM cases WHERE open = 1 AND due_date IS NOT NULL"
-        " AND (due_provisional = 1 OR substr(due_date, 1, 4) = ?) ORDER BY id", [f"{year:04d}"])]
+        "SELECT number FROM cases WHERE open = 1 AND due_date IS NOT NULL AND (due_provisional = 1"
+        " OR (substr(due_date, 1, 4) >= ? AND substr(coalesce(accepted_at, due_date), 1, 4) <= ?)) ORDER BY id",
+        [text, text])]
     central = _is_central(db)
     for number in numbers:
         refold(db, number, central=central)
