@@ -135,5 +135,18 @@ def staff_add(username: str, data: Path, roles: tuple[str, ...], places: tuple[s
         click.echo(f"password (shown once): {shown}")
 
 
+@central.command()
+@DATA
+def doctor(data: Path) -> None:
+    """Check the data folder, key, database, record log, nodes and SMS; say what to do."""
+    from central.doctor import examine
+
+    findings = examine(data)
+    marks = {"ok": "ok     ", "warning": "WARNING", "error": "ERROR  "}
+    for finding in findings:
+        click.echo(f"{marks[finding.level]} {finding.what}")
+    sys.exit(1 if any(f.level == "error" for f in findings) else 0)
+
+
 if __name__ == "__main__":  # pragma: no cover
     central(sys.argv[1:])

@@ -152,3 +152,15 @@ def test_admin_publishes_a_holiday_year_and_a_bad_one_is_refused(app):
 
 def test_the_service_guide_is_public(app):
     assert app.test_client().get("/guide/").status_code == 200
+
+
+def test_doctor_says_what_is_wrong(central_dir):
+    from click.testing import CliRunner
+
+    from central.cli import central as central_cli
+
+    ok = CliRunner().invoke(central_cli, ["doctor", "--data", str(central_dir)])
+    assert ok.exit_code == 0 and "record log" not in ok.output and "check out" in ok.output
+    (central_dir / "bianmin.key").chmod(0o644)
+    bad = CliRunner().invoke(central_cli, ["doctor", "--data", str(central_dir)])
+    assert bad.exit_code == 1 and "chmod 600" in bad.output
