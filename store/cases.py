@@ -173,14 +173,22 @@ def _create_tables(db: Database) -> None:
         " record_id TEXT NOT NULL,"
         " PRIMARY KEY (case_number, pos)) WITHOUT ROWID"
     )
-    columns = []
-    for f in fields(CaseRow):
-        if f.name in ("id", "overdue"):
-            continue
-        sql_type = "INTEGER" if f.type in ("bool", "int", "int | None") else "TEXT"
-        not_null = " NOT NULL" if f.type in ("bool", "int", "str") else ""
-        columns.append(f" {f.name} {sql_type}{not_null}")
-    db.execute("CREATE TABLE cases (id INTEGER PRIMARY KEY," + ",".join(columns) + ", UNIQUE (number))")
+    # Frozen with this step: a new CaseRow field needs its own step (ALTER TABLE ... ADD COLUMN) and
+    # a PROJECTION_VERSION bump in store.projections, which refills it from the log.
+    db.execute(
+        "CREATE TABLE cases (id INTEGER PRIMARY KEY,"
+        " number TEXT NOT NULL, number_key TEXT NOT NULL, item_code TEXT, item_name TEXT, item_kind TEXT,"
+        " department TEXT, window TEXT, status TEXT NOT NULL, open INTEGER NOT NULL, running INTEGER NOT NULL,"
+        " holder TEXT, pending_holder TEXT, received_by TEXT, origin TEXT, received_at TEXT, received_date TEXT,"
+        " accepted_at TEXT, due_date TEXT, due_provisional INTEGER NOT NULL, finished_at TEXT, closed_at TEXT,"
+        " late INTEGER NOT NULL, paused INTEGER NOT NULL, waiting_supplement INTEGER NOT NULL,"
+        " applicant_type TEXT, applicant_name TEXT, id_masked TEXT, phone_masked TEXT, id_hash TEXT,"
+        " phone_hash TEXT, proxy INTEGER NOT NULL, card TEXT, assessed_fen INTEGER NOT NULL,"
+        " paid_fen INTEGER NOT NULL, refunded_fen INTEGER NOT NULL, balance_fen INTEGER NOT NULL,"
+        " outstanding_fen INTEGER NOT NULL, pre_fee_unpaid INTEGER NOT NULL, evaluation_level INTEGER,"
+        " bad_review INTEGER NOT NULL, conflicts INTEGER NOT NULL, pending INTEGER NOT NULL,"
+        " events INTEGER NOT NULL, last_event_at TEXT, UNIQUE (number))"
+    )
     for name, cols in [
         ("status_due", "status, due_date"),
         ("open_due", "open, due_date"),
