@@ -10,9 +10,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext
-from werkzeug.wrappers import Response
 
 from casework import notices as notice_content
 from casework.case_state import CaseState
@@ -387,6 +397,22 @@ def notice(number: str, kind: str) -> Any:
         flash(err.translated(gettext), "error")
         return redirect(url_for("window.case", number=number))
     return render_notice(content, back_url=url_for("window.case", number=number))
+
+
+@bp.get("/case/<number>/scan/<sha256>")
+@roles_required(*CLERKS, "supervisor", "inspector")
+def scan(number: str, sha256: str) -> Any:
+    """A material's scan as the node uploaded it (only scans named by this case's records)."""
+    state = _state(number)
+    if not any(s.get("sha256") == sha256 for s in state.material_scans):
+        abort(404)
+    blobs = current_app.extensions["central_blobs"]
+    if not blobs.has(sha256):
+        abort(404, gettext("The scan has not reached the city yet; it arrives with the node's next sync."))
+    data = blobs.read(sha256)
+    mimetype = "application/pdf" if data[:4] == b"%PDF" else (
+        "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg")
+    return Response(data, mimetype=mimetype, headers={"Cache-Control": "no-store"})
 
 
 @bp.post("/enquiry")

@@ -10,6 +10,7 @@ chain, Merkle log), and the town node, which had nothing to do with the case, ne
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
 from click.testing import CliRunner
@@ -39,6 +40,14 @@ class NodeClerk:
     def post(self, path: str, data: dict) -> object:
         token = _TOKEN.search(self.client.get("/cases/").text).group(1)
         return self.client.post(path, data={**data, "csrf_token": token})
+
+
+def _photo() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 180, 160)).save(out, "PNG")
+    return out.getvalue()
 
 
 def _sync(app) -> None:
@@ -81,6 +90,7 @@ def test_village_forwards_window_processes_cashier_collects_village_delivers(tmp
             form = {"item": "GA003", "applicant_type": "person", "name": "张三", "id_number": "11010519491231002X",
                     "phone": "13812345678"}
             form.update({f"have_{i}": "1" for i in range(len(item.materials))})
+            form["scan_0"] = (io.BytesIO(_photo()), "hukou.png")  # a scan travels with the case
             answer = cun.post("/intake/new", form)
             assert answer.status_code == 302, answer.text[:3000]
             number = re.search(r"/done/([^?]+)", answer.headers["Location"]).group(1)
@@ -91,6 +101,9 @@ def test_village_forwards_window_processes_cashier_collects_village_delivers(tmp
             # 2. the window takes it over from its queue and issues the payment notice
             wang = Clerk(app, "wang")
             wang.post("/window/choose", {"window": "W06"})
+            scan = state.material_scans[0]["sha256"]
+            picture = wang.get(f"/window/case/{number}/scan/{scan}")
+            assert picture.status_code == 200 and picture.mimetype.startswith("image/")
             assert number in wang.get("/window/").text
             for path, data_ in ((f"/window/case/{number}/act/handover_accepted", {}),
                                 (f"/window/case/{number}/fees", {"use_F0201": "1"})):
