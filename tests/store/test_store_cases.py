@@ -352,3 +352,22 @@ def test_a_calendar_correction_moves_open_due_dates(net: Network, many: dict[str
     net.log.append("calendar.year", calendar_year_body(year))
     assert before == "2026-03-16" and net.row(many["accepted"]).due_date == "2026-03-17"
     assert net.row(many["village_done"]).status == "finished"  # closed cases are left as they were
+
+
+def test_events_whose_earlier_events_are_missing_wait_then_apply(net: Network, tmp_path: Path) -> None:
+    """A town pulls central's records before the village's: central's hand-over follows a village
+    event the town has not seen, so it is pending; once the village's records arrive, it applies."""
+    number = net.receive(VILLAGE)
+    net.act(VILLAGE, number, "forwarded", to="window:W12")
+    net.act("C", number, "handover_accepted", window="W12")
+    town = LogStore.open(tmp_path / "town.sqlite", network=NET, origin=TOWN, signer=KEYS[TOWN],
+                         central_public=CENTRAL.public)
+    projections.register_all(town)
+    assert town.ingest(net.log.records_of("C")).ok
+    row = cases.get_case_row(town.db, number)
+    assert row is not None and (row.status, row.pending, row.events) == ("none", 1, 1)
+    assert town.ingest(net.log.records_of(VILLAGE)).ok
+    row = cases.get_case_row(town.db, number)
+    assert row is not None and (row.status, row.holder, row.pending, row.events) == ("received", "window:W12", 0, 3)
+    assert cases.get_case_state(town.db, "C-260302-99999-9") is None
+    assert cases.case_events(town.db, "C-260302-99999-9") == []
