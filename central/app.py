@@ -91,7 +91,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         return redirect(url_for("guide.index"))
 
     if config.get("SMS_SENDER", True):
-        sender = sms.Sender(lambda: open_db(data.db), settings.sms_gateway_url, settings.sms_interval_seconds)
+        sender = sms.Sender(lambda: open_db(data.db), settings.sms_gateway_url, settings.sms_interval_seconds,
+                            today=central.today)
         sender.start()
         app.extensions["central_sms"] = sender
     return app

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask import current_app, session
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext
 
 from central.runtime import Central
 from store.accounts import StaffAccount
 from web.auth import current_staff
+from web.casepage import kind_name, status_name  # noqa: F401  (the names both apps show)
 
 
 def central_of() -> Central:
@@ -63,36 +64,3 @@ def place_label(place: str | None) -> str:
     return place
 
 
-STATUS_NAMES = {
-    "none": lazy_gettext("Not received"), "received": lazy_gettext("Received"),
-    "waiting_supplement": lazy_gettext("Waiting for supplements"), "accepted": lazy_gettext("Accepted"),
-    "promised": lazy_gettext("Promised"), "paused": lazy_gettext("Clock paused"),
-    "forwarded": lazy_gettext("Forwarded"), "finished": lazy_gettext("Finished"),
-    "licence_issued": lazy_gettext("Licence issued"), "delivered": lazy_gettext("Delivered"),
-    "refused": lazy_gettext("Refused"), "returned": lazy_gettext("Returned"), "withdrawn": lazy_gettext("Withdrawn"),
-}
-
-
-def status_name(code: str) -> str:
-    name = STATUS_NAMES.get(code)
-    return str(name) if name is not None else code
-
-
-KIND_NAMES = {
-    "case.received": lazy_gettext("Received"), "case.supplement_requested": lazy_gettext("Supplement notice"),
-    "case.supplemented": lazy_gettext("Materials supplied"), "case.accepted": lazy_gettext("Accepted"),
-    "case.refused": lazy_gettext("Refused"), "case.returned": lazy_gettext("Returned"),
-    "case.promised": lazy_gettext("Promise notice"), "case.clock_paused": lazy_gettext("Clock paused"),
-    "case.clock_resumed": lazy_gettext("Clock resumed"), "case.forwarded": lazy_gettext("Forwarded"),
-    "case.handover_accepted": lazy_gettext("Taken over"), "case.finished": lazy_gettext("Finished"),
-    "case.licence_issued": lazy_gettext("Licence issued"), "case.delivered": lazy_gettext("Delivered"),
-    "case.withdrawn": lazy_gettext("Withdrawn"), "case.evaluated": lazy_gettext("Evaluated"),
-    "case.fee_assessed": lazy_gettext("Payment notice issued"), "case.fee_paid": lazy_gettext("Fee paid"),
-    "case.fee_refunded": lazy_gettext("Fee refunded"), "case.note_added": lazy_gettext("Note"),
-    "case.material_added": lazy_gettext("Material added"),
-}
-
-
-def kind_name(kind: str) -> str:
-    name = KIND_NAMES.get(kind)
-    return str(name) if name is not None else kind

@@ -85,10 +85,14 @@ def deliver_due(db: Database, gateway_url: str, *, now: float | None = None, tim
 class Sender:
     """The background thread that empties the outbox while the app runs."""
 
-    def __init__(self, open_db: Any, gateway_url: str, interval: float) -> None:
+    OVERDUE_EVERY = 3600.0
+
+    def __init__(self, open_db: Any, gateway_url: str, interval: float, today: Any = None) -> None:
         self.open_db = open_db
         self.gateway_url = gateway_url
         self.interval = interval
+        self.today = today  # a function giving central's date: overdue reminders are queued hourly
+        self._last_overdue = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sms-sender", daemon=True)
 
@@ -102,6 +106,9 @@ class Sender:
         while not self._stop.wait(self.interval):
             db = self.open_db()
             try:
+                if self.today is not None and time.time() - self._last_overdue >= self.OVERDUE_EVERY:
+                    queue_overdue(db, self.today(), time.time())
+                    self._last_overdue = time.time()
                 deliver_due(db, self.gateway_url)
             except Exception:  # the thread must outlive any one bad round
                 log.exception("sms delivery round failed")
