@@ -85,6 +85,9 @@ def make_app(central_dir: Path, clock: Clock) -> Iterator[Callable[..., Any]]:
 
     yield make
     for app in apps:
+        sender = app.extensions.get("central_sms")
+        if sender is not None:
+            sender.stop()
         app.extensions["central"].close()
 
 

@@ -45,10 +45,10 @@ def gateway(port: int, received: list[dict]) -> Iterator[None]:
         thread.join(timeout=10)
 
 
-def _set_gateway(central_dir, url: str) -> None:
+def _set_gateway(central_dir, url: str, interval: int = 30) -> None:
     config = central_dir / "central.toml"
-    lines = [x for x in config.read_text().splitlines() if not x.startswith("sms_gateway_url")]
-    config.write_text("\n".join([*lines, f'sms_gateway_url = "{url}"']) + "\n")
+    lines = [x for x in config.read_text().splitlines() if not x.startswith(("sms_gateway_url", "sms_interval"))]
+    config.write_text("\n".join([*lines, f'sms_gateway_url = "{url}"', f"sms_interval_seconds = {interval}"]) + "\n")
 
 
 def test_outbox_holds_messages_while_the_gateway_is_down_and_sends_them_once_up(central_dir, make_app, clock):
@@ -87,3 +87,22 @@ def test_outbox_holds_messages_while_the_gateway_is_down_and_sends_them_once_up(
         assert sms.queue_overdue(db, central.today(), 0) == 0
         assert sms.deliver_due(db, f"http://127.0.0.1:{port}/send", now=10**12) == (1, 0)
         assert "超过" in received[-1]["text"]
+
+
+def test_the_background_sender_delivers_without_anyone_asking(central_dir, make_app):
+    import time
+
+    port = _free_port()
+    _set_gateway(central_dir, f"http://127.0.0.1:{port}/send", interval=1)
+    received: list[dict] = []
+    with gateway(port, received):
+        app = make_app(SMS_SENDER=True)
+        central = app.extensions["central"]
+        item = central.catalogue().item("BDC001")
+        number = central.next_number("case")
+        central.act(number, "case.received", window="W52", staff="wang", item=item_snapshot(item),
+                    applicant={"type": "person", "name": "王小明", "phone": "13812345678"})
+        deadline = time.time() + 10
+        while not received and time.time() < deadline:
+            time.sleep(0.2)
+        assert received and received[0]["to"] == "13812345678"
