@@ -81,7 +81,11 @@ def nodes() -> str:
         ckpt = db.execute("SELECT json_extract(raw, '$.ckpt.size') FROM records WHERE origin = ?"
                           " ORDER BY seq DESC LIMIT 1", [node.node]).fetchone()
         behind = size - int(ckpt[0]) if ckpt and ckpt[0] is not None else None
-        queued = db.execute("SELECT count(*) FROM sync_routes WHERE node = ?", [node.node]).fetchone()[0] \
+        # records routed to the node that central's log gained after the last checkpoint the node
+        # verified: what it has most likely not pulled yet
+        seen = int(ckpt[0]) if ckpt and ckpt[0] is not None else 0
+        queued = db.execute("SELECT count(*) FROM sync_routes q JOIN records r ON r.pos = q.pos"
+                            " WHERE q.node = ? AND r.central_pos >= ?", [node.node, seen]).fetchone()[0] \
             if "sync_routes" in db.table_names() else 0
         rows.append({"node": node, "lag_hours": round(lag.total_seconds() / 3600, 1) if lag else None,
                      "behind": behind, "queued": queued, "forks": len(central.log.forks(node.node)),

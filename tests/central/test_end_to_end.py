@@ -151,3 +151,6 @@ def test_village_forwards_window_processes_cashier_collects_village_delivers(tmp
             assert (held == {e.id for e in events}) if expect else not held, node_id
         finally:
             log.close()
+    # 6. supervision sees both nodes, recently in contact
+    health = Clerk(app, "li").get("/supervision/nodes").text
+    assert "V000123" in health and "T0101" in health and "tag ok" in health
