@@ -95,9 +95,55 @@ def catalogue() -> Any:
                 else:
                     flash(gettext("Catalogue version %(v)s published.", v=version), "success")
                     return redirect(url_for("admin.catalogue"))
-    return render_template("central/admin_catalogue.html", catalogue=current,
+    section = request.args.get("section", "items")
+    code = request.args.get("code", "")
+    entry_json = ""
+    if section in SECTIONS and code:
+        entry = next((e for e in current.to_data()[section] if e.get("code") == code), None)
+        entry_json = json.dumps(entry, ensure_ascii=False, indent=2) if entry is not None else ""
+    return render_template("central/admin_catalogue.html", catalogue=current, sections=SECTIONS, section=section,
+                           code=code, entry_json=entry_json,
                            history=store_catalogue.catalogue_history(store_db()), errors=errors,
                            values=request.form if request.method == "POST" else {})
+
+
+SECTIONS = ("items", "fees", "windows", "departments", "project_types")
+
+
+@bp.post("/catalogue/entry")
+@roles_required("admin")
+def catalogue_entry() -> Any:
+    """Any entry of the catalogue edited as JSON (an item, a fee standard, a window...), checked as
+    hard as the files (Catalogue.from_data) and published as the next version."""
+    central = central_of()
+    section = request.form.get("section", "")
+    code = request.form.get("code", "")
+    if section not in SECTIONS:
+        flash(gettext("Choose what to edit."), "error")
+        return redirect(url_for("admin.catalogue"))
+    try:
+        entry = json.loads(request.form.get("entry_json", ""))
+        if not isinstance(entry, dict) or not entry.get("code"):
+            raise ValueError
+    except ValueError:
+        flash(gettext("The entry must be a JSON object with a code."), "error")
+        return redirect(url_for("admin.catalogue", section=section, code=code))
+    data = central.catalogue().to_data()
+    entries = data[section]
+    index = next((i for i, e in enumerate(entries) if e.get("code") == code), None)
+    if index is None:
+        entries.append(entry)
+    else:
+        entries[index] = entry
+    try:
+        version = publish_catalogue(central, Catalogue.from_data(data), note=request.form.get("note", "").strip(),
+                                    staff=staff_name())
+    except CatalogueError as err:
+        problems = [str(p) for p in getattr(err, "problems", [err])]
+        flash(gettext("Not published: %(problems)s", problems="; ".join(problems)[:800]), "error")
+        return redirect(url_for("admin.catalogue", section=section, code=code))
+    flash(gettext("Catalogue version %(v)s published.", v=version), "success")
+    return redirect(url_for("admin.catalogue", section=section, code=entry["code"]))
 
 
 @bp.route("/calendar", methods=["GET", "POST"])

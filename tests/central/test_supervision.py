@@ -164,3 +164,22 @@ def test_doctor_says_what_is_wrong(central_dir):
     (central_dir / "bianmin.key").chmod(0o644)
     bad = CliRunner().invoke(central_cli, ["doctor", "--data", str(central_dir)])
     assert bad.exit_code == 1 and "chmod 600" in bad.output
+
+
+def test_admin_edits_a_fee_standard_as_json_and_a_broken_entry_is_refused(app):
+    import json
+
+    central = app.extensions["central"]
+    admin = Clerk(app, "admin", "admin-pass-1")
+    page = admin.get("/admin/catalogue?section=fees&code=F0203").text
+    assert "F0203" in page and "amount_fen" in page
+    fee = next(f for f in central.catalogue().to_data()["fees"] if f["code"] == "F0203")
+    version = central.catalogue_version()
+    broken = dict(fee, amount_fen=12.5)  # floats are refused: money is integer fen
+    admin.post("/admin/catalogue/entry", {"section": "fees", "code": "F0203", "entry_json": json.dumps(broken)},
+               page="/admin/catalogue")
+    assert central.catalogue_version() == version
+    changed = dict(fee, amount_fen=1500)
+    admin.post("/admin/catalogue/entry", {"section": "fees", "code": "F0203", "entry_json": json.dumps(changed),
+                                          "note": "调整工本费"}, page="/admin/catalogue")
+    assert central.catalogue_version() == version + 1 and central.catalogue().fee("F0203").assess() == 1500
