@@ -12,8 +12,10 @@ with no restart and exactly as the nodes will see it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +40,7 @@ from sync.keys import NodeKey
 from sync.logstore import LogStore
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
+log = logging.getLogger(__name__)
 CONFIG_KINDS = ("catalogue.published", "calendar.year", "staff.account", "node.", "directory.")
 _WORKING_STATUSES = {Status.RECEIVED, Status.WAITING_SUPPLEMENT, Status.ACCEPTED, Status.PROMISED, Status.PAUSED,
                      Status.FORWARDED, Status.FINISHED, Status.LICENCE_ISSUED}
@@ -113,11 +116,13 @@ class Central:
         with self.log._lock:
             return store_calendar.work_calendar(self.log.db)
 
-    def records_of_kind(self, kind: str) -> list[tuple[Record, str]]:
-        """Every record of `kind` with central's receipt time, oldest first."""
+    def records_of_kind(self, kind: str, *, origin: str | None = "C") -> list[tuple[Record, str]]:
+        """Every record of `kind` with central's receipt time, oldest first; by default only central's
+        own (a node may sign any kind, but only central's card, placement or supervision records count)."""
         with self.log._lock:
-            rows = self.log.db.execute("SELECT raw, sig, received_at FROM records WHERE kind = ? ORDER BY pos",
-                                       [kind]).fetchall()
+            rows = self.log.db.execute(
+                "SELECT raw, sig, received_at FROM records WHERE kind = ? AND (? IS NULL OR origin = ?) ORDER BY pos",
+                [kind, origin, origin]).fetchall()
         return [(parse_record(raw, sig), at) for raw, sig, at in rows]
 
     # --- signing ------------------------------------------------------------------------------------
@@ -188,16 +193,25 @@ class Central:
         kind = record.kind
         if kind.startswith(PREFIX):
             case = record.body.get("case") if isinstance(record.body, dict) else None
-            if isinstance(case, str) and case:
+            if isinstance(case, str) and case and len(case) <= 64:
                 board_store.add_event(db, case, record.id)
-                self._project_case(db, case, record)
+                try:
+                    self._project_case(db, case, record)
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    # never stall sync on a record the board cannot show: the fold keeps it as a conflict
+                    log.warning("case %s: record %s not projected on the board (%s)", case, record.id[:12],
+                                type(exc).__name__)
+        elif record.origin != "C":
+            return  # central's own kinds count only when central signed them
         elif kind == "card.registered":
-            card_store.project(db, record.id, china_day(record.time), record.body)
+            with contextlib.suppress(KeyError, TypeError, AttributeError):
+                card_store.project(db, record.id, china_day(record.time), record.body)
         elif kind == "settlement.refund_requested":
             b = record.body
-            settlement_store.add_refund_request(db, request=record.id, case=b["case"], assessment=b["assessment"],
-                                                amount_fen=b["amount_fen"], reason=b["reason"],
-                                                requested_by=b.get("staff", ""), day=china_day(record.time))
+            with contextlib.suppress(KeyError, TypeError, AttributeError):
+                settlement_store.add_refund_request(
+                    db, request=record.id, case=b["case"], assessment=b["assessment"], amount_fen=b["amount_fen"],
+                    reason=b["reason"], requested_by=b.get("staff", ""), day=china_day(record.time))
 
     def _project_case(self, db: Database, case: str, record: Record) -> None:
         events = self.case_events(case, db)

@@ -183,3 +183,29 @@ def test_admin_edits_a_fee_standard_as_json_and_a_broken_entry_is_refused(app):
     admin.post("/admin/catalogue/entry", {"section": "fees", "code": "F0203", "entry_json": json.dumps(changed),
                                           "note": "调整工本费"}, page="/admin/catalogue")
     assert central.catalogue_version() == version + 1 and central.catalogue().fee("F0203").assess() == 1500
+
+
+def test_hostile_records_from_a_node_never_stall_sync_nor_pose_as_central(app):
+    from sync.envelope import sign_record
+
+    central = app.extensions["central"]
+    key = NodeKey.generate()
+    token = EnrolmentBook(central.log).issue("V000300", "试村")
+    EnrolmentBook(central.log).enrol(enrolment_request(key, net=central.log.network, node="V000300", token=token))
+    bodies = [
+        ("card.registered", {"card": "KC-261125-00099-1", "project": "not a table"}),
+        ("directory.placed", {"node": "V000123", "town": "T9999"}),
+        ("supervision.card", {"case": "C-261125-00001-5", "colour": "red"}),
+        ("case.fee_paid", {"case": "C-261125-09999-1", "after": ["ab"], "assessment": "cd", "amount_fen": 5}),
+        ("case.received", {"case": "V000300-261125-0001-1", "after": [], "item": {"code": 7}}),
+    ]
+    records, prev = [], None
+    for seq, (kind, body) in enumerate(bodies, start=1):
+        record = sign_record(key, net=central.log.network, origin="V000300", seq=seq, prev=prev, kind=kind, body=body)
+        records.append(record)
+        prev = record.id
+    result = central.log.ingest(records)
+    assert result.ok, result.refused
+    assert central.log.head("V000300")[0] == len(bodies)  # every record kept as evidence
+    assert central.towns() == {} and supervision_cards.issued(central) == {}
+    assert board_store.by_card(central.log.db, "KC-261125-00099-1") == []
