@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 import web
 from central import sms
 from central.datadir import DataDir
+from central.pages import china_time, place_label
 from central.routing import Router
 from central.runtime import Central
 from store.accounts import StaffAccount
@@ -67,6 +68,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     web.init_app(app, store_db_getter=store_db, place_name=settings.place_name, nav=NAV, data_dir=data.root,
                  may_log_in=_may_log_in, public_base_url=settings.public_base_url)
 
+    app.jinja_env.filters["china_time"] = china_time
+    app.jinja_env.globals["place_label"] = place_label
     router = Router(lambda: central.log.db)
     blobs = BlobStore(data.blobs)
     sync_bp = create_sync_blueprint(central.log, route=router.nodes_for, blobs=blobs)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import current_app, session
 from flask_babel import gettext
 
-from central.runtime import Central
+from central.runtime import CHINA, Central
 from store.accounts import StaffAccount
 from web.auth import current_staff
 from web.casepage import kind_name, status_name  # noqa: F401  (the names both apps show)
@@ -64,3 +66,17 @@ def place_label(place: str | None) -> str:
     return place
 
 
+
+
+def china_time(value: str | None) -> str:
+    """An ISO time with an offset (a record's clock, central's receipt stamp in UTC) as China time,
+    `2026-11-25 13:12`; text that is not a time is shown as it is."""
+    if not value:
+        return ""
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(CHINA)
+    return parsed.strftime("%Y-%m-%d %H:%M")

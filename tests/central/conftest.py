@@ -29,6 +29,7 @@ STAFF = {
     "qian": (["cashier"], ["W70"]),
     "sun": (["cashier"], ["W71"]),
     "li": (["supervisor"], ["*"]),
+    "xun": (["inspector"], ["*"]),
 }
 TODAY = dt.datetime(2026, 11, 25, 10, 0, tzinfo=CHINA)  # a Wednesday, a working day
 

@@ -182,3 +182,28 @@ def test_admin_signs_staff_and_issues_a_node_token(page, central_url, app, artif
     _login(page, central_url, "zhou", "zhou-pass-123")
     assert "/window/" in page.url
     assert dt.date.today()  # the new clerk works at once
+
+
+def test_inspector_follows_an_overdue_case_to_its_record_chain(page, central_url, app, clock, artifacts):
+    from casework.cases import item_snapshot
+
+    central = app.extensions["central"]
+    item = central.catalogue().item("BDC002")
+    number = central.next_number("case")
+    central.act(number, "case.received", window="W53", staff="zhao", item=item_snapshot(item),
+                applicant={"type": "person", "name": "赵六"}, materials=[m.name for m in item.materials])
+    central.act(number, "case.accepted", window="W53", staff="zhao", due_date="2026-11-27")
+    clock.now += dt.timedelta(days=7)
+    _login(page, central_url, "xun")
+    assert "/supervision/" in page.url
+    assert page.inner_text("#kpi-red") == "1"
+    page.screenshot(path=artifacts / "inspector_board.png", full_page=True)
+    page.click(".kpi.red a")
+    page.wait_for_load_state()
+    assert page.locator("#cases tr.light-red").count() == 1
+    page.click("#cases a:has-text('核验'), #cases a[href*='/verify/']")
+    page.wait_for_load_state()
+    assert page.locator("#verdict.balance-ok").count() == 1
+    page.screenshot(path=artifacts / "inspector_verify.png", full_page=True)
+    response = page.goto(central_url + "/supervision/cards")
+    assert response.status == 403  # inspectors look; supervisors record the cards
