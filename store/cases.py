@@ -47,7 +47,7 @@ import json
 import re
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from sqlite_utils import Database
@@ -224,7 +224,11 @@ def _create_tables(db: Database) -> None:
     db.execute("INSERT INTO case_settings VALUES ('hash_key', ?)", [secrets.token_hex(32)])
 
 
-MIGRATIONS = [_create_tables]
+def _create_rebased(db: Database) -> None:
+    db.execute("CREATE TABLE case_rebased (old_id TEXT PRIMARY KEY, new_id TEXT NOT NULL) WITHOUT ROWID")
+
+
+MIGRATIONS = [_create_tables, _create_rebased]
 
 
 def ensure_schema(db: Database) -> None:
@@ -234,7 +238,7 @@ def ensure_schema(db: Database) -> None:
 
 def reset(db: Database) -> None:
     """Empty the projection before a rebuild (the hash key in case_settings is kept)."""
-    for table in ("case_events", "cases", "case_tallies"):
+    for table in ("case_events", "cases", "case_tallies", "case_rebased"):
         db.conn.execute(f"DELETE FROM {table}")
 
 
@@ -257,15 +261,90 @@ def _is_central(db: Database) -> bool:
     return bool(row) and row[0] == "C"
 
 
+_REFERENCES = ("after", "settles")   # lists of event ids in case bodies
+_REFERENCE = ("assessment",)         # single event ids
+
+
+def _references(body: Any) -> set[str]:
+    if not isinstance(body, dict):
+        return set()
+    found = {body[k] for k in _REFERENCE if isinstance(body.get(k), str)}
+    for key in _REFERENCES:
+        value = body.get(key)
+        if isinstance(value, str):
+            found.add(value)
+        elif isinstance(value, list):
+            found.update(v for v in value if isinstance(v, str))
+    return found
+
+
+def _renamed(body: dict[str, Any], mapping: Mapping[str, str]) -> dict[str, Any]:
+    body = dict(body)
+    for key in _REFERENCE:
+        if isinstance(body.get(key), str):
+            body[key] = mapping.get(body[key], body[key])
+    for key in _REFERENCES:
+        value = body.get(key)
+        if isinstance(value, str):
+            body[key] = mapping.get(value, value)
+        elif isinstance(value, list):
+            body[key] = [mapping.get(v, v) if isinstance(v, str) else v for v in value]
+    return body
+
+
 def _load_events(db: Database, number: str, central: bool) -> list[Event]:
+    """The case's events from the log. An event that names an earlier event by an id this file no
+    longer holds, because a recovery rebased it (`sync.rebased`), is read with the new id."""
     rows = db.conn.execute(
         "SELECT r.id, r.origin, r.seq, r.kind, r.raw, r.origin_time, r.received_at"
         " FROM case_events e JOIN records r ON r.pos = e.pos WHERE e.case_number = ? ORDER BY e.pos",
         [number],
     ).fetchall()
-    return [Event(rid, origin, seq, kind, json.loads(raw)["body"], origin_time,
-                  received_at if central else None)
-            for rid, origin, seq, kind, raw, origin_time, received_at in rows]
+    events = [Event(rid, origin, seq, kind, json.loads(raw)["body"], origin_time,
+                    received_at if central else None)
+              for rid, origin, seq, kind, raw, origin_time, received_at in rows]
+    held = {e.id for e in events}
+    missing = sorted(set().union(*(_references(e.body) for e in events)) - held)
+    if not missing:
+        return events
+    mapping = dict(db.conn.execute(
+        f"SELECT old_id, new_id FROM case_rebased WHERE old_id IN ({', '.join('?' for _ in missing)})", missing))
+    if not mapping:
+        return events
+    return [replace(e, body=_renamed(e.body, mapping)) if _references(e.body) & mapping.keys() else e
+            for e in events]
+
+
+def project_rebased(db: Database, record: Any) -> str | None:
+    """A `sync.rebased` record `{"from_seq", "records": [[old id, new id], ...]}`: a recovering node
+    re-signed its own records under new ids; events that name the old ids now mean the new ones.
+    Only pairs whose new id is a held record of the same origin, and whose old id is not a held
+    record, are taken (a node cannot rename anyone else's events). Re-folds the cases concerned."""
+    pairs = record.body.get("records") if isinstance(record.body, dict) else None
+    if not isinstance(pairs, list):
+        return "sync.rebased: records must list [old id, new id] pairs"
+    numbers: set[str] = set()
+    skipped = 0
+    for pair in pairs:
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(i, str) for i in pair)):
+            skipped += 1
+            continue
+        old, new = pair
+        target = db.conn.execute("SELECT origin, kind, raw FROM records WHERE id = ?", [new]).fetchone()
+        if (target is None or target[0] != record.origin
+                or db.conn.execute("SELECT 1 FROM records WHERE id = ?", [old]).fetchone() is not None):
+            skipped += 1
+            continue
+        db.conn.execute("INSERT OR IGNORE INTO case_rebased (old_id, new_id) VALUES (?, ?)", [old, new])
+        if target[1].startswith(PREFIX):
+            case = json.loads(target[2])["body"].get("case")
+            if isinstance(case, str) and db.conn.execute(
+                    "SELECT 1 FROM cases WHERE number = ?", [case]).fetchone() is not None:
+                numbers.add(case)
+    central = _is_central(db)
+    for number in sorted(numbers):
+        refold(db, number, central=central)
+    return f"sync.rebased: {skipped} pair(s) not taken" if skipped else None
 
 
 def _iso(value: dt.datetime | dt.date | None) -> str | None:

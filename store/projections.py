@@ -11,6 +11,7 @@ stores it, so the tables below can never disagree with the log:
     staff.account          staff                         store.accounts
     node.* (and any)       directory_nodes               store.directory
     case.*                 cases, case_events, tallies   store.cases
+    sync.rebased           case_rebased (+ re-folds)     store.cases
     numbers in bodies      number_counters               store.counters
 
 A record a projection cannot use (a node signing a catalogue, a malformed staff body) is never an
@@ -38,7 +39,7 @@ from sync.logstore import LogStore
 _registered: weakref.WeakSet[LogStore] = weakref.WeakSet()
 
 
-PROJECTION_VERSION = 1
+PROJECTION_VERSION = 2
 """Raise it whenever a projector computes something differently (a new column, a fixed rule):
 `register_all` then rebuilds every projection from the log once, at the app's next start."""
 
@@ -88,6 +89,8 @@ def project(db: Database, record: Any) -> None:
     kind = record.kind
     if kind.startswith(cases.PREFIX):
         _problem(db, record, cases.project(db, record, pos=pos))
+    elif kind == "sync.rebased":
+        _problem(db, record, cases.project_rebased(db, record))
     elif kind == catalogue.KIND:
         _problem(db, record, catalogue.project(db, record))
     elif kind == calendar.KIND:

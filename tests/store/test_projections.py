@@ -217,3 +217,47 @@ def test_a_log_without_projections_is_projected_when_registered(tmp_path: Path) 
     projections.register_all(again)
     assert again.db.execute("SELECT username FROM staff").fetchall() == [("wangwu",)]
     assert again.db.execute("SELECT value FROM projection_meta").fetchone()[0] == str(projections.PROJECTION_VERSION)
+
+
+def test_rebased_records_keep_their_cases_whole(tmp_path: Path) -> None:
+    """A town restored from a backup writes a case before it learns that central already holds other
+    records under those seqs (a fork). Recovery re-signs its new records under new ids and says so in
+    `sync.rebased`; the case's later events still name the old ids, and the projection follows the
+    mapping, at the town and at central, so the case is whole (nothing pending, no conflict)."""
+    central = open_central(tmp_path / "central.sqlite")
+    path = tmp_path / "town.sqlite"
+    town = LogStore.open(path, network=NET, origin=TOWN, signer=KEYS[TOWN], central_public=CENTRAL.public)
+    projections.register_all(town)
+    assert town.ingest([s.record for s in central.records_after(0, limit=1000)]).ok
+
+    def receive(log: LogStore, day: dt.date) -> str:
+        with log.transaction() as db:
+            number = counters.next_case_number(db, TOWN, day).text
+            first = log.append("case.received", {"case": number, "after": [], "item": VILLAGE_ITEM,
+                                                 "applicant": person()})
+            log.append("case.note_added", {"case": number, "after": [first.id], "text": "已电话联系"})
+        return number
+
+    kept = receive(town, DAY)
+    town.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copy(path, tmp_path / "backup.sqlite")
+    lost = receive(town, DAY)
+    assert central.ingest(town.records_of(TOWN)).ok
+    town.close()
+
+    shutil.copy(tmp_path / "backup.sqlite", path)
+    town = LogStore.open(path, network=NET, origin=TOWN, signer=KEYS[TOWN], central_public=CENTRAL.public)
+    projections.register_all(town)
+    written = receive(town, DAY + dt.timedelta(days=1))  # before anyone noticed: seqs 3-4 again
+    assert central.ingest(town.records_of(TOWN, 3)).refused.code == "fork"  # type: ignore[union-attr]
+    mapping = town.recover(central.records_of(TOWN, 3), reset=projections.reset)
+    assert len(mapping) == 2
+    rows = {r.number: r for r in cases.list_cases(town.db, today=DAY).rows}
+    assert set(rows) == {kept, lost, written}
+    assert (rows[written].events, rows[written].pending, rows[written].conflicts) == (2, 0, 0)
+    assert central.ingest(town.records_of(TOWN, 5)).ok  # the rebased records and the mapping upload
+    row = cases.get_case_row(central.db, written)
+    assert row is not None and (row.events, row.pending, row.conflicts, row.status) == (2, 0, 0, "received")
+    before = dump(town.db)
+    projections.rebuild(town)
+    assert dump(town.db) == before
