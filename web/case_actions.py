@@ -180,7 +180,8 @@ def _fields(name: str, form: Mapping[str, Any], files: Any, ctx: ActionContext) 
         text = _text(form, "text")
         if not text:
             raise FormErrors({"text": gettext("Write the note.")})
-        return {"text": text}
+        settles = [v for v in form.getlist("settles") if v] if hasattr(form, "getlist") else []
+        return {"text": text, "settles": settles or None}
     if name == "material_added":
         material = _text(form, "material")
         if not material:

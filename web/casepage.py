@@ -194,7 +194,7 @@ def case_blueprint(source: CaseSource, *, roles: Sequence[str], name: str = "cas
             channel_names=CHANNEL_NAMES, level_names=LEVEL_NAMES, errors=form_errors or {},
             values=request.form if request.method == "POST" else {}, open_action=open_action,
             due_preview=due_preview, bp=name, list_endpoint=source.list_endpoint,
-            Status=Status,
+            Status=Status, conflicts=[(c, c.translated(gettext)) for c in state.conflicts],
         ), status
 
     @bp.get("/<number>")
