@@ -592,8 +592,6 @@ class Verifier:
             if first != end:
                 self.fail("chain.positions", f"this month starts at position {first}, the months before end at "
                           f"{end}: records are missing or doubled", archive=archive, file="manifest.json")
-            if len(self.records) != end:
-                end = len(self.records)
             count = 0
             for n, line in self._lines(archive, "records.jsonl", m["_data"].get("records.jsonl")):
                 count += 1
@@ -778,6 +776,14 @@ class Verifier:
     def _check_checkpoints(self, items: list[tuple[str, dict[str, Any], dict[str, Any], bytes, bytes]],
                            roots: dict[int, bytes]) -> int:
         last = {"root": EMPTY_ROOT.hex(), "size": 0}
+        per_month: dict[str, int] = {}
+        for r in self.records:
+            per_month[r.archive] = per_month.get(r.archive, 0) + 1
+        ends: dict[str, int] = {}          # records in the bundle up to each month's end
+        running = 0
+        for archive in sorted({a for a, *_ in items} | set(per_month)):
+            running += per_month.get(archive, 0)
+            ends[archive] = running
         for archive, doc, cp, raw, sig in items:
             where = {"archive": archive, "file": "checkpoint.json"}
             if not self._central_signed(None, DOMAIN_CHECKPOINT, raw, sig):
@@ -791,7 +797,7 @@ class Verifier:
             elif roots[size].hex() != cp["root"]:
                 self.fail("checkpoint.root", f"the root for size {size} is not the root of the bundle's first {size} "
                           f"records ({roots[size].hex()[:16]}...): records or the checkpoint were altered", **where)
-            month_end = max((r.pos + 1 for r in self.records if r.archive <= archive), default=0)
+            month_end = ends.get(archive, 0)
             if size != month_end:
                 self.fail("checkpoint.size", f"checkpoint size {size}, but the records up to this month number "
                           f"{month_end}", **where)
@@ -1025,11 +1031,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="central's public key (64 hex) or fingerprint, as you obtained it yourself")
     args = parser.parse_args(argv)
     verifier = Verifier(args.bundle, central_key=args.central_key)
+    if not args.bundle.is_dir():
+        print(f"cannot read the bundle: {args.bundle} is not a folder", file=sys.stderr)
+        return 2
     try:
         verifier.run()
-    except (FileNotFoundError, NotADirectoryError, PermissionError) as err:
-        print(f"cannot read the bundle: {err}", file=sys.stderr)
-        return 2
+    except Exception as err:  # whatever stops the checks, the bundle must not pass
+        verifier.fail("verifier.stopped", f"the checks could not finish ({type(err).__name__}: {err}); "
+                      "the bundle is not shown to be sound")
     if args.json:
         print(json.dumps({"ok": not verifier.failures, "failures": [asdict(f) for f in verifier.failures],
                           "suspects": [asdict(f) for f in verifier.suspects], "summary": verifier.summary},
