@@ -33,14 +33,16 @@ import base64
 import hashlib
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import click
+
 from sync import merkle
 from sync.canonical import Refusal, encode, nfc
-from sync.keys import Directory, NodeKey, fingerprint
+from sync.keys import Directory, KeyFileError, NodeKey, fingerprint
 from sync.logstore import LogStore
 
 FORMAT = "bianmin-audit/1"
@@ -93,7 +95,7 @@ class _Month:
     month: str
     first: int                  # first Merkle position in this archive
     end: int                    # one past the last
-    last_time: str = ""         # latest central time of anything in the archive (the checkpoint's time)
+    last_time: str = ""         # central's receipt time of the archive's last record (its checkpoint's time)
     records: dict[str, Any] | None = None      # file entry of records.jsonl once closed
     forks: list[bytes] = field(default_factory=list)
     receipts: list[tuple[str, bytes]] = field(default_factory=list)
@@ -226,7 +228,7 @@ def _write(store: LogStore, work: Path, key: NodeKey, anchor: bytes,
         assert handle is not None
         handle.write(_line({"pos": pos, "raw": _b64(raw), "received_at": received_at, "sig": _b64(sig)}))
         current.end = pos + 1
-        current.last_time = max(current.last_time, received_at)
+        current.last_time = received_at
         n_records += 1
     if current is not None and handle is not None:
         current.records = handle.close()
@@ -251,26 +253,28 @@ def _write(store: LogStore, work: Path, key: NodeKey, anchor: bytes,
         target.forks.append(_line({"detail": nfc(f["detail"]), "detected_at": f["detected_at"],
                                    "held_id": f["held_id"], "origin": f["origin"], "raw": _b64(r.raw),
                                    "seq": f["seq"], "sig": _b64(r.sig), "status": f["status"]}))
-        target.last_time = max(target.last_time, f["detected_at"])
     directory = store.load_directory(anchor)
     central_keys = [directory.keys[k].public for k in directory.nodes["C"].keys]
     receipt_lines = _receipt_lines(store, central_keys, extra_receipts)
     for time, line in receipt_lines:
         target = month_for(time)
         target.receipts.append((time, line))
-        target.last_time = max(target.last_time, time)
 
     prev_digest: str | None = None
     prev_size, prev_root = 0, merkle.EMPTY_ROOT
+    log_time = ""
     for index, month in enumerate(order, start=1):
         m = months[month]
+        # the checkpoint states the log as its last record left it: that record's receipt time (a
+        # month without records: the last before it, or the month's start), never the export's time
+        log_time = m.last_time or log_time or f"{month}-01T00:00:00+00:00"
         folder = work / month
         files: dict[str, Any] = {}
         files["records.jsonl"] = m.records if m.records is not None else _write_lines(folder / "records.jsonl", [])
         files["forks.jsonl"] = _write_lines(folder / "forks.jsonl", m.forks)
         files["receipts.jsonl"] = _write_lines(folder / "receipts.jsonl", [line for _, line in m.receipts])
         root = store.tree_root(m.end)
-        checkpoint = merkle.sign_checkpoint(key, net=store.network, size=m.end, root=root, time=m.last_time)
+        checkpoint = merkle.sign_checkpoint(key, net=store.network, size=m.end, root=root, time=log_time)
         consistency = store.consistency_proof(prev_size, m.end)
         files["checkpoint.json"] = _write_bytes(folder / "checkpoint.json", encode({
             "checkpoint": checkpoint.to_wire(), "consistency": [h.hex() for h in consistency],
@@ -346,3 +350,30 @@ def _suspects(store: LogStore) -> list[bytes]:
         assert stored is not None and stored.central_pos is not None
         rows.append((stored.central_pos, _line({"id": record.id, "key": record.key, "pos": stored.central_pos})))
     return [line for _, line in sorted(rows)]
+
+
+def audit_command(locate: Callable[[Path], tuple[Path, Path, str]]) -> click.Command:
+    """`audit-export --data DIR --out BUNDLE`, for central's command line.
+
+    `locate(data folder)` gives (central's database, its key file, the network id): only central
+    knows its folder's layout, so central registers this with one line."""
+
+    @click.command("audit-export")
+    @click.option("--data", "data", required=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
+                  help="central's data folder")
+    @click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+                  help="a new folder for the bundle (it must not exist yet)")
+    def command(data: Path, out: Path) -> None:
+        """Write the auditor bundle: every record, receipt, checkpoint and key, in monthly archives
+        chained and signed by central. Check it with `python -m sync.verify OUT` (sync/AUDIT.md)."""
+        db, key_path, network = locate(data)
+        try:
+            summary = export(db, out, central_key=NodeKey.load(key_path), network=network)
+        except (AuditError, KeyFileError) as err:
+            raise click.ClickException(str(err)) from err
+        months = f"{summary.months[0]} .. {summary.months[-1]}" if summary.months else "none"
+        click.echo(f"auditor bundle written to {summary.path}: {summary.records} records, months {months}, "
+                   f"{summary.forks} forks, {summary.receipts} receipts; Merkle root {summary.root}")
+        click.echo(f"check it with: python -m sync.verify {summary.path}")
+
+    return command

@@ -276,3 +276,22 @@ def test_a_receipt_central_never_signed_is_not_carried(world: World, tmp_path: P
     assert not (tmp_path / "y").exists() and not (tmp_path / ".y.partial").exists()
 
 
+
+
+def test_command_line(world: World, exported: tuple[Path, audit.ExportSummary], tmp_path: Path) -> None:
+    """What `bianmin central audit-export` runs: central hands over where its files are."""
+    from click.testing import CliRunner
+
+    data = tmp_path / "central-data"
+    data.mkdir()
+    CENTRAL.save(data / "central.key")
+    command = audit.audit_command(lambda d: (world.folder / "central.sqlite", d / "central.key", NET))
+    done = CliRunner().invoke(command, ["--data", str(data), "--out", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    assert "check it with: python -m sync.verify" in done.output
+    root, _ = exported
+    central_only = {k: v for k, v in bundle_files(root).items() if "receipts" not in k and "manifest" not in k}
+    written = bundle_files(tmp_path / "out")
+    assert {k: written[k] for k in central_only} == central_only      # central keeps no receipts of its own yet
+    again = CliRunner().invoke(command, ["--data", str(data), "--out", str(tmp_path / "out")])
+    assert again.exit_code != 0 and "already exists" in again.output
