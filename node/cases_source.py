@@ -97,9 +97,9 @@ def forward_targets(node: Node, db: Database, state: CaseState) -> list[tuple[st
     """Where this node may forward a case: the next tier that decides its item."""
     item = state.item or {}
     targets: list[tuple[str, str]] = []
-    if item.get("handle_tier") == "town" and node.config.parent:
-        parent = f"node:{node.config.parent}"
-        targets.append((parent, store_directory.node_name(db, node.config.parent) or parent))
+    town = node.parent() if item.get("handle_tier") == "town" else ""
+    if town:
+        targets.append((f"node:{town}", store_directory.node_name(db, town)))
     window = item.get("window")
     if window:
         catalogue = node.catalogue(db)

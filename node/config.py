@@ -5,7 +5,7 @@ copy, and the key file lives outside the database so that backups of the databas
 
     node.toml           node id, tier, name, network, central's URL and pinned public key
     bianmin.sqlite      the record log (sync) and every projection (store), one SQLite file (WAL)
-    bianmin.sqlite.key  this node's Ed25519 key (0600; sync.keys.default_key_path)
+    bianmin.key         this node's Ed25519 key (0600; sync.keys.default_key_path)
     secret_key          signs session cookies (web.security)
     blobs/              scans and photos, content-addressed (sync.blobs)
     sync-state.json     what the sync client last saw (sync.status)

@@ -80,6 +80,18 @@ class Node:
     def calendar(self, db: Any) -> WorkCalendar:
         return store_calendar.work_calendar(db)
 
+    def parent(self) -> str:
+        """A village room's town centre: node.toml's `parent`, else the latest `directory.placed`
+        record central signed for this node (`{"node", "name", "town"}`), else ""."""
+        if self.config.parent:
+            return self.config.parent
+        town = ""
+        for stored in self.log.records_after(0, kinds=["directory.placed"], origins=["C"], limit=100_000):
+            body = stored.record.body
+            if body.get("node") == self.config.node_id and isinstance(body.get("town"), str):
+                town = body["town"]
+        return town
+
     def staff_count(self, db: Any) -> int:
         return len(accounts.all_accounts(db))
 

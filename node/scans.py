@@ -17,7 +17,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 MAX_SIDE = 1600
 JPEG_QUALITY = 80
-Image.MAX_IMAGE_PIXELS = 60_000_000  # a decompression bomb is refused, not decoded
+MAX_PIXELS = 50_000_000
+"""A 50-megapixel camera's photo; more (a decompression bomb: a tiny file that decodes to
+gigabytes) is refused before a single pixel is decoded."""
 
 
 class ScanError(ValueError):
@@ -40,6 +42,8 @@ def reduce(data: bytes) -> bytes:
         return data
     try:
         with Image.open(io.BytesIO(data)) as img:
+            if img.width * img.height > MAX_PIXELS:
+                raise ScanError("too_large")
             img.load()
             img = ImageOps.exif_transpose(img)
             if img.mode not in ("RGB", "L"):
@@ -47,6 +51,8 @@ def reduce(data: bytes) -> bytes:
             img.thumbnail((MAX_SIDE, MAX_SIDE))
             out = io.BytesIO()
             img.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    except ScanError:
+        raise
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError) as err:
         raise ScanError("not_a_scan") from err
     return out.getvalue()
