@@ -121,10 +121,15 @@ class TimelineEntry:
 
     @property
     def by(self) -> str:
-        who = self.body.get("by") if isinstance(self.body, Mapping) else None
+        """The member of staff who made the record: the node's `by` {username, name}, or central's
+        `staff` (a username)."""
+        if not isinstance(self.body, Mapping):
+            return ""
+        who = self.body.get("by")
         if isinstance(who, Mapping):
             return str(who.get("name") or who.get("username") or "")
-        return ""
+        staff = self.body.get("staff")
+        return staff if isinstance(staff, str) else ""
 
 
 @dataclass
