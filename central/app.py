@@ -94,8 +94,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         return redirect(url_for("guide.index"))
 
     if config.get("SMS_SENDER", True):
-        sender = sms.Sender(lambda: open_db(data.db), settings.sms_gateway_url, settings.sms_interval_seconds,
+        sender = sms.Sender(lambda: open_db(data.db) if data.db.exists() else _gone(data.db),
+                            settings.sms_gateway_url, settings.sms_interval_seconds,
                             today=central.today)
         sender.start()
+        central.on_close(sender.stop)
         app.extensions["central_sms"] = sender
     return app
+
+
+def _gone(path: Path) -> Any:
+    raise FileNotFoundError(f"{path} is gone")

@@ -83,9 +83,16 @@ class Central:
         ensure_schemas(self.log.db)
         self._numbers = threading.RLock()
         self._cache: dict[str, tuple[str, Any]] = {}
+        self._closers: list[Callable[[], None]] = []
         self.log.register_projector(self._project)
 
+    def on_close(self, fn: Callable[[], None]) -> None:
+        """Run `fn` when this Central closes (the app's background threads stop with it)."""
+        self._closers.append(fn)
+
     def close(self) -> None:
+        for fn in self._closers:
+            fn()
         self.log.close()
 
     # --- time -----------------------------------------------------------------------------------

@@ -104,7 +104,11 @@ class Sender:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            db = self.open_db()
+            try:
+                db = self.open_db()
+            except Exception:  # the data folder went away (tests, a restore): nothing to send from
+                log.exception("sms outbox cannot be opened")
+                continue
             try:
                 if self.today is not None and time.time() - self._last_overdue >= self.OVERDUE_EVERY:
                     queue_overdue(db, self.today(), time.time())

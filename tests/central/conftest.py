@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from centralkit import CHINA, PASSWORD
 from click.testing import CliRunner
 from serving import serve
 
 from central.cli import central as central_cli
 
-CHINA = dt.timezone(dt.timedelta(hours=8))
-PASSWORD = "window-pass-1"
 STAFF = {
     # username: (roles, places)
     "wang": (["window_clerk"], ["W52", "W06"]),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import PASSWORD
+from centralkit import PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -13,9 +13,8 @@ import datetime as dt
 import io
 import re
 
+from centralkit import CHINA, PASSWORD, Clerk
 from click.testing import CliRunner
-from conftest import CHINA, PASSWORD
-from helpers import Clerk
 from serving import serve
 
 from casework.catalogue import Catalogue

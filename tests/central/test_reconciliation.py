@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from helpers import Clerk
+from centralkit import Clerk
 
 from casework.cases import item_snapshot
 from casework.fees import FeeInput, assess_case

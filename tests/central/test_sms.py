@@ -9,8 +9,8 @@ import socket
 import threading
 from collections.abc import Iterator
 
+from centralkit import Clerk
 from flask import Flask, request
-from helpers import Clerk
 from waitress.server import create_server
 
 from casework.cases import item_snapshot

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from helpers import Clerk
+from centralkit import Clerk
 
 from casework.cases import item_snapshot
 from central import board_store, supervision_cards

@@ -4,7 +4,7 @@ with a second approver, and every step a signed, verifiable record."""
 
 from __future__ import annotations
 
-from helpers import Clerk
+from centralkit import Clerk
 
 from central import board_store, settlement_store
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import PASSWORD
-from helpers import Clerk
+from centralkit import PASSWORD, Clerk
 
 from central import board_store
 from central.admin_records import sign_staff

@@ -1,12 +1,15 @@
-"""Signing in and sending forms through Flask's test client (CSRF tokens included)."""
+"""What central's tests share: the staff password, China time, and a signed-in clerk driving the app
+through Flask's test client (CSRF tokens included). A uniquely named module: every test package
+has a `conftest`, and the whole suite runs in one process."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
-from conftest import PASSWORD
-
+CHINA = dt.timezone(dt.timedelta(hours=8))
+PASSWORD = "window-pass-1"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
