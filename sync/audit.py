@@ -43,7 +43,7 @@ import click
 from sync import merkle
 from sync.canonical import Refusal, encode, nfc
 from sync.keys import Directory, KeyFileError, NodeKey, fingerprint
-from sync.logstore import LogStore
+from sync.logstore import LogStore, StoreError
 
 FORMAT = "bianmin-audit/1"
 MANIFEST_DOMAIN = b"bianmin/audit/v1\x00"
@@ -124,7 +124,10 @@ def _open(source: LogStore | str | os.PathLike[str], central_key: NodeKey, netwo
         raise AuditError(f"{path}: no such database")
     if network is None:
         raise AuditError("opening a log by path needs its network id")
-    return LogStore.open(path, network=network, origin="C", signer=central_key)
+    try:
+        return LogStore.open(path, network=network, origin="C", signer=central_key)
+    except StoreError as err:
+        raise AuditError(str(err)) from err
 
 
 def _receipt_lines(store: LogStore, central_keys: list[bytes], extra: Iterable[Any]) -> list[tuple[str, bytes]]:
