@@ -18,6 +18,7 @@ case the same way. Endpoints: `case.show`, `case.act` (POST), `case.notice`, `ca
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,7 @@ from web.case_actions import (
 from web.notices import render_notice
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
+log = logging.getLogger(__name__)
 
 STATUS_NAMES: dict[str, Any] = {
     "none": lazy_gettext("Not received"),
@@ -239,6 +241,9 @@ def case_blueprint(source: CaseSource, *, roles: Sequence[str], name: str = "cas
                                               catalogue=source.catalogue())
         except RuleError:
             abort(404)
+        staff = current_staff()
+        # every print is logged (case number and who: no personal data in application logs)
+        log.info("notice printed: %s of %s by %s", kind, number, staff.username if staff else "?")
         return render_notice(content, back_url=url_for(f"{name}.show", number=number))
 
     @bp.get("/<number>/scan/<sha256>")

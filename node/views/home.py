@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, render_template
 
 from node.views.common import NODE_ROLES, db, node, sync, today
+from node.views.syncpage import describe_error
 from store import cases as store_cases
 from web.auth import roles_required
 from web.casepage import status_name
@@ -48,9 +49,11 @@ def index() -> str:
                                                   due_before=soon_limit + dt.timedelta(days=1), limit=10,
                                                   today=day).rows
                 if r.due_date and r.open]
+    status = sync().status()
     return render_template(
         "node/home.html", counts=counts, recent=recent, todays=todays, waiting=waiting, overdue=overdue,
-        due_soon=due_soon, forwards=unreceipted_forwards(), status=sync().status(),
+        due_soon=due_soon, forwards=unreceipted_forwards(), status=status,
+        sync_error=describe_error(status.error_code, status.error_params),
         has_client=sync().client is not None, status_name=status_name,
         catalogue_missing=the_node.catalogue(database) is None,
     )
