@@ -13,10 +13,14 @@ import os
 import shutil
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from sync import canonical, merkle
 from sync import verify as v
 from tests.sync.test_audit_export import CENTRAL, NODE_KEYS, World, build_log
 
@@ -201,3 +205,66 @@ def test_an_empty_log_exports_and_verifies(tmp_path: Path) -> None:
     done = run_verify(tmp_path / "b")
     assert done.returncode == 0, done.stdout
     assert "0 months" in done.stdout
+
+
+# --- the two implementations agree beyond the vectors ------------------------------------------------
+
+_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12).map(lambda t: unicodedata.normalize("NFC", t))
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | _text,
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=6), inner, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json)
+def test_canonical_agrees_with_the_reference_encoder(value: object) -> None:
+    assert v.canonical(value).encode("utf-8") == canonical.encode(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json, st.integers(0, 10_000), st.integers(0, 255))
+def test_strict_parse_agrees_with_the_reference_decoder(value: object, where: int, byte: int) -> None:
+    """Take canonical bytes, change one byte: both implementations accept, or both refuse."""
+    raw = bytearray(canonical.encode(value))
+    raw[where % len(raw)] = byte
+    try:
+        canonical.decode(bytes(raw))
+        reference = True
+    except canonical.Refusal:
+        reference = False
+    try:
+        v.strict(bytes(raw), v.MAX_RECORD)
+        ours = True
+    except v.Bad:
+        ours = False
+    assert ours == reference, bytes(raw)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 300), st.data())
+def test_merkle_proofs_of_the_reference_verify_here_and_damaged_ones_do_not(size: int, data: st.DataObject) -> None:
+    tree = merkle.MemoryTree()
+    for i in range(size):
+        tree.append(i.to_bytes(4, "big"))
+    leaves = list(tree.leaves)
+    old = data.draw(st.integers(0, size))
+    index = data.draw(st.integers(0, size - 1))
+    roots = v.roots_at(leaves, {old, size})
+    assert roots[size] == tree.root() and roots[old] == tree.root(old)
+    path = merkle.inclusion_path(index, size, tree.hash_of)
+    assert v.check_inclusion(index, size, leaves[index], path, roots[size])
+    proof = merkle.consistency_path(old, size, tree.hash_of)
+    assert v.check_consistency(old, size, roots[old], roots[size], proof)
+    if path:
+        bent = list(path)
+        bent[data.draw(st.integers(0, len(bent) - 1))] = bytes(32)
+        assert not v.check_inclusion(index, size, leaves[index], bent, roots[size])
+    if index != 0 or size > 1:
+        assert not v.check_inclusion((index + 1) % size, size, leaves[index], path, roots[size]) or \
+            leaves[(index + 1) % size] == leaves[index]
+    if proof:
+        bent = list(proof)
+        bent[data.draw(st.integers(0, len(bent) - 1))] = bytes(32)
+        assert not v.check_consistency(old, size, roots[old], roots[size], bent)
