@@ -268,3 +268,38 @@ def test_merkle_proofs_of_the_reference_verify_here_and_damaged_ones_do_not(size
         bent = list(proof)
         bent[data.draw(st.integers(0, len(bent) - 1))] = bytes(32)
         assert not v.check_consistency(old, size, roots[old], roots[size], bent)
+
+
+def test_central_key_rotated_midway(tmp_path: Path) -> None:
+    """Central rotates its own key (signed by old and new): the anchor stays the key nodes pinned,
+    later records, checkpoints, receipts and manifests are signed by the new one, and all verify."""
+    from sync import audit
+    from sync.keys import NodeKey, rotation_proof
+    from sync.logstore import LogStore
+    from tests.sync.test_audit_export import Clock
+
+    first, second = CENTRAL, NodeKey.from_seed(b"central-second".ljust(32, b"k"))
+    town = NODE_KEYS["T0001"]
+    clock = Clock()
+    path = tmp_path / "c.sqlite"
+    central = LogStore.open(path, network="rot", origin="C", signer=first, clock=clock)
+    central.append("node.enrolled", {"node": "T0001", "tier": "town", "name": "镇中心", "public_key": town.public.hex(),
+                                     "key": town.key_id, "from_seq": 1})
+    node = LogStore.open(tmp_path / "t.sqlite", network="rot", origin="T0001", signer=town,
+                         central_public=first.public)
+    central.ingest(node.append_many([("case.received", {"n": i}) for i in range(3)]))
+    receipts = [central.make_receipt("T0001")]
+    central.append("node.key_rotated", rotation_proof(first, second, net="rot", node="C",
+                                                      from_seq=central.head("C")[0] + 2))
+    central.close()
+    clock.set("2026-02-01")
+    central = LogStore.open(path, network="rot", origin="C", signer=second, central_public=first.public, clock=clock)
+    central.append("catalogue.published", {"version": 2})
+    central.ingest(node.append_many([("case.received", {"n": i}) for i in range(3, 5)]))
+    receipts.append(central.make_receipt("T0001", 4))
+    audit.export(central, tmp_path / "b", central_key=second, central_public_key=first.public, receipts=receipts)
+    manifest = json.loads((tmp_path / "b" / "2026-02" / "manifest.json").read_bytes())
+    assert manifest["key"] == second.key_id and manifest["anchor"] == first.public.hex()
+    done = run_verify(tmp_path / "b", "--central-key", first.fingerprint)
+    assert done.returncode == 0, done.stdout
+    assert "2 receipts" in done.stdout
