@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 
 import web
 from central import sms
+from central.case_source import case_source
 from central.datadir import DataDir
 from central.pages import china_time, place_label
 from central.routing import Router
@@ -26,6 +27,7 @@ from store.db import open_db
 from sync.blobs import BlobStore
 from sync.server import create_sync_blueprint
 from web.auth import current_staff, login_required
+from web.casepage import case_blueprint
 from web.guide import guide_blueprint
 
 CENTRAL_ROLES = ("window_clerk", "card_clerk", "cashier", "supervisor", "inspector", "admin")
@@ -81,6 +83,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     for module in (views_window, views_card, views_settlement, views_supervision, views_admin):
         app.register_blueprint(module.bp)
+    app.register_blueprint(case_blueprint(case_source(), roles=CENTRAL_ROLES))  # the page both apps show
     app.register_blueprint(guide_blueprint(catalogue_getter=central.catalogue, tier_getter=lambda: "city",
                                            public=True, intake_endpoint="window.intake"))
 

@@ -192,7 +192,7 @@ def _state(number: str) -> CaseState:
     return state
 
 
-def _forward_targets(state: CaseState, window: str) -> list[tuple[str, str]]:
+def forward_targets(state: CaseState, window: str) -> list[tuple[str, str]]:
     """Where a window may send a case: the routed place first (the town of the village that took a
     town item in, or the item's own window), then the place that received it, every town centre,
     every other window (reassignment)."""
@@ -219,7 +219,7 @@ def _context(state: CaseState, window: str) -> ActionContext:
     central = central_of()
     return ActionContext(state=state, place=f"window:{window}", calendar=central.calendar(),
                          now=central.now(), staff=current_staff(),
-                         forward_targets=_forward_targets(state, window))
+                         forward_targets=forward_targets(state, window))
 
 
 def _render_case(state: CaseState, window: str, *, errors: dict[str, str] | None = None, open_action: str = "",

@@ -84,3 +84,22 @@ def test_supplement_notice_lists_every_missing_material_and_sms_is_queued(app):
                                                     [number])]
     assert reasons == ["received", "supplement"]
     assert "W52" in wang.get("/window/").text
+
+
+def test_the_shared_case_page_shows_central_cases_with_verified_signatures(app):
+    central = app.extensions["central"]
+    wang = Clerk(app, "wang")
+    wang.post("/window/choose", {"window": "W52"})
+    item = central.catalogue().item("BDC001")
+    number = _intake(wang, "BDC001", materials=[m.name for m in item.materials])
+    page = wang.get(f"/case/{number}?lang=en")
+    assert page.status_code == 200 and "NOT verified" not in page.text and page.text.count("✓ verified") >= 1
+    # an action from the shared page acts as the clerk's window
+    assert wang.post(f"/case/{number}/act/accepted", {}, page=f"/case/{number}").status_code == 302
+    state = central.fold(number)
+    assert state.status.value == "accepted" and state.accepted_by == "window:W52"
+    # the applicant rates the service on the shared rating screen
+    wang.post(f"/window/case/{number}/act/finished", {"outcome": "granted"})
+    assert wang.post(f"/case/{number}/evaluate", {"level": "5", "channel": "counter"},
+                     page=f"/case/{number}/evaluate").status_code in (200, 302)
+    assert central.fold(number).evaluations[0].level == 5
