@@ -33,7 +33,8 @@ from web.guide import guide_blueprint
 CENTRAL_ROLES = ("window_clerk", "card_clerk", "cashier", "supervisor", "inspector", "admin")
 
 NAV = [
-    web.NavEntry("window.queue", _l("Window"), roles=("window_clerk", "card_clerk"), active_prefixes=("window.",)),
+    web.NavEntry("window.queue", _l("Window"), roles=("window_clerk", "card_clerk"),
+                 active_prefixes=("window.", "case.")),
     web.NavEntry("card.index", _l("Service card"), roles=("card_clerk",), active_prefixes=("card.",)),
     web.NavEntry("settlement.index", _l("Settlement centre"), roles=("cashier",), active_prefixes=("settlement.",)),
     web.NavEntry("supervision.board", _l("Supervision"), roles=("supervisor", "inspector", "admin"),

@@ -93,6 +93,9 @@ def test_window_clerk_cashier_and_supervisor(page, central_url, app, artifacts):
     assert "送达通知书" in page.content()
     page.pdf(path=str(artifacts / "delivery_notice.pdf"), format="A4")
     page.screenshot(path=artifacts / "delivery_notice.png", full_page=True)
+    page.goto(central_url + f"/case/{number}")
+    assert page.locator(".tag.bad").count() == 0  # every signature verifies
+    page.screenshot(path=artifacts / "shared_case_page.png", full_page=True)
     _logout(page)
 
     _login(page, central_url, "li")
