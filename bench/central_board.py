@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import random
 import re
 import statistics
@@ -103,6 +104,8 @@ def p95(values: list[float]) -> float:
 
 
 def main() -> None:
+    # waitress logs a harmless error when the loopback server is shut while a keep-alive is open
+    logging.getLogger("waitress").setLevel(logging.CRITICAL)
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=40)
