@@ -3,6 +3,9 @@
     bianmin node init --data DIR --central URL --token TOKEN --node-id V000101 [--network rugao]
     bianmin node run  --data DIR [--port 8000] [--host 127.0.0.1]
     bianmin node sync --data DIR
+    bianmin node bundle-export --data DIR --out E:/V000101.zip      (a village with no link)
+    bianmin node carry --data TOWN_DIR E:/V000101.zip --reply E:/V000101-reply.zip   (a town)
+    bianmin node bundle-import --data DIR E:/V000101-reply.zip      (back at the village)
 
 `init` makes the node's key (0600, beside the database, never inside it), proves to central that
 it holds it (the single-use token from `bianmin central enroll-token`), pins central's public key
@@ -138,3 +141,72 @@ def run(data: Path, port: int, host: str, no_sync: bool) -> None:
         pass
     finally:
         app.extensions["bianmin_node_sync"].stop()
+
+
+@node.command("bundle-export")
+@DATA
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="the bundle file to write (on the USB stick)")
+def bundle_export(data: Path, out: Path) -> None:
+    """Write this node's unsent records and scans to a signed bundle for a USB stick."""
+    from node.context import Node
+    from sync.bundle import export_bundle
+    from sync.keys import NodeKey, default_key_path
+
+    the_node = Node.open(data)
+    try:
+        manifest = export_bundle(the_node.log, NodeKey.load(default_key_path(the_node.db_path)), out,
+                                 blobs=the_node.blobs)
+    finally:
+        the_node.close()
+    click.echo(f"wrote {out}: {manifest['records']} records (seq {manifest['first_seq']}-{manifest['last_seq']})")
+    click.echo("carry it to a town centre or the city; bring the reply back and run bundle-import")
+
+
+@node.command()
+@DATA
+@click.argument("bundle", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--reply", "reply_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="where to write the city's signed reply (on the USB stick)")
+def carry(data: Path, bundle: Path, reply_path: Path) -> None:
+    """Hand another node's bundle to the city over this node's link and write the city's reply."""
+    from node.context import Node
+    from node.syncing import NodeSync
+    from sync.client import SyncError
+
+    the_node = Node.open(data)
+    try:
+        runner = NodeSync(the_node)
+        if runner.client is None:
+            raise click.ClickException("this node has no link to the city either")
+        try:
+            resp = runner.client.request("POST", "/sync/v1/bundle", bundle.read_bytes(),
+                                         headers={"Content-Type": "application/zip"})
+        except SyncError as err:
+            raise click.ClickException(f"the city refused the bundle: {err.code} {err.message}") from err
+        reply_path.write_bytes(resp.content)
+    finally:
+        the_node.close()
+    click.echo(f"wrote the city's reply to {reply_path}")
+
+
+@node.command("bundle-import")
+@DATA
+@click.argument("reply", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+def bundle_import(data: Path, reply: Path) -> None:
+    """Take the city's reply home: its receipt and the records it routed here (checked whole)."""
+    from node.context import Node
+    from sync.bundle import import_reply
+    from sync.canonical import Refusal
+    from sync.client import SyncError
+
+    the_node = Node.open(data)
+    try:
+        result = import_reply(the_node.log, the_node.config.central_public_bytes, reply, blobs=the_node.blobs)
+        pending = the_node.log.count_pending("C")
+    except (Refusal, SyncError) as err:
+        raise click.ClickException(f"the reply was refused, nothing from it was stored: {err}") from err
+    finally:
+        the_node.close()
+    click.echo(f"receipted up to seq {result['receipt_seq']}; {result['pulled']} records received; "
+               f"waiting to be sent: {pending} records")

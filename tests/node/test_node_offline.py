@@ -9,6 +9,7 @@ and brings back central's signed receipts.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 from pathlib import Path
@@ -137,4 +138,69 @@ def test_node_works_offline_and_catches_up(tmp_path: Path) -> None:
     finally:
         runner.stop()
         app.extensions["bianmin_node"].close()
+        city.close()
+
+
+def test_a_village_without_a_link_syncs_by_usb_stick_through_its_town(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from bianmin.cli import main
+    from casework.case_events import item_snapshot
+    from casework.cases import new_event_body
+    from casework.numbering import case_number
+    from node.context import Node
+
+    central_key = NodeKey.generate()
+    city = LogStore.open(tmp_path / "central.sqlite", network=NET, origin="C", signer=central_key)
+    server = CityServer(city, tmp_path / "city")
+    folders = {}
+    try:
+        for node_id, url in (("V000404", ""), ("T0104", server.url)):
+            key = NodeKey.generate()
+            folder = folders[node_id] = tmp_path / node_id
+            folder.mkdir()
+            key.save(default_key_path(folder / DB_FILE))
+            city.append("node.enrolled", {"node": node_id, "tier": "village" if node_id[0] == "V" else "town",
+                                          "name": node_id, "public_key": key.public.hex(), "key": key.key_id,
+                                          "from_seq": 1})
+            write_config(folder, NodeConfig(node_id=node_id, name=node_id, network=NET, central_url=url,
+                                            central_public=central_key.public.hex(),
+                                            central_fingerprint=central_key.fingerprint))
+        city.append("catalogue.published", catalogue_body(load(), 1))
+        village = Node.open(folders["V000404"])
+        item = load().item("SFJ002")
+        village.append("case.received", new_event_body(
+            "case.received", case=case_number("V000404", dt.date(2026, 11, 25), 1).text, after=[], item=item_snapshot(item),
+            applicant={"type": "person", "name": "路远"}))
+        village.close()
+
+        stick = tmp_path / "usb"
+        stick.mkdir()
+        runner = CliRunner()
+        out = runner.invoke(main, ["node", "bundle-export", "--data", str(folders["V000404"]),
+                                   "--out", str(stick / "V000404.zip")], catch_exceptions=False)
+        assert out.exit_code == 0 and "1 records" in out.output
+        out = runner.invoke(main, ["node", "carry", "--data", str(folders["T0104"]), str(stick / "V000404.zip"),
+                                   "--reply", str(stick / "reply.zip")], catch_exceptions=False)
+        assert out.exit_code == 0, out.output
+        assert [r.kind for r in city.records_of("V000404")] == ["case.received"]
+        # a reply altered on the way is refused whole
+        tampered = stick / "tampered.zip"
+        data = bytearray((stick / "reply.zip").read_bytes())
+        data[len(data) // 2] ^= 1
+        tampered.write_bytes(bytes(data))
+        out = runner.invoke(main, ["node", "bundle-import", "--data", str(folders["V000404"]), str(tampered)])
+        assert out.exit_code != 0 and "refused" in out.output
+        out = runner.invoke(main, ["node", "bundle-import", "--data", str(folders["V000404"]),
+                                   str(stick / "reply.zip")], catch_exceptions=False)
+        assert out.exit_code == 0, out.output
+        assert "waiting to be sent: 0 records" in out.output
+        village = Node.open(folders["V000404"])
+        try:
+            assert village.log.receipts("C")
+            assert village.catalogue(village.log.db) is not None      # the city's records came home too
+        finally:
+            village.close()
+    finally:
+        server.stop()
         city.close()
