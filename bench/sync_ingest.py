@@ -2,7 +2,8 @@
 compared with the single-core Ed25519 verify rate measured in the same run.
 
 A node's LogStore holds N signed records (made before the clock starts); the timed part is the
-node's `SyncClient.push()` to a real central (the sync blueprint on waitress, on loopback): read
+node's `SyncClient.push()` to a real central in its own process (the sync blueprint on waitress,
+on loopback): read
 from the node's SQLite, frame, gzip, sign the request, send; at central: authenticate, gunzip,
 parse strictly (canonical bytes), verify every signature, check chains, store in SQLite with the
 Merkle log and routing, sign a receipt; back at the node: verify the receipt and store it with the
@@ -17,11 +18,10 @@ Prints `name=value` lines, the headline `ratio_to_verify_limit=` last (target >=
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,8 @@ from sync.requestauth import NonceStore  # noqa: E402
 from sync.server import create_sync_blueprint  # noqa: E402
 
 NET = "bench"
+CENTRAL_KEY = NodeKey.from_seed(b"c" * 32)
+NODE_KEY = NodeKey.from_seed(b"v" * 32)
 ITEMS = ["户籍迁移登记", "城乡居民基本医疗保险参保登记", "农村宅基地使用权登记", "残疾人证办理",
          "高龄津贴申领", "生育登记", "个体工商户设立登记", "城乡低保申请"]
 NAMES = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄强", "周杰", "吴霞"]
@@ -64,43 +66,57 @@ def make_bodies(n: int) -> list[dict[str, Any]]:
     return out
 
 
+def serve(folder: Path) -> None:
+    """The central process: its LogStore with the sync blueprint on waitress, the bench node
+    enrolled; prints its URL, then serves until killed."""
+    store = LogStore.open(folder / "central.sqlite", network=NET, origin="C", signer=CENTRAL_KEY)
+    if "V000001" not in (store.directory.nodes if store.directory else {}):
+        store.append("node.enrolled", {"node": "V000001", "tier": "village", "name": "bench village",
+                                       "public_key": NODE_KEY.public.hex(), "key": NODE_KEY.key_id,
+                                       "from_seq": 1})
+    app = Flask("bench-central")
+    app.register_blueprint(create_sync_blueprint(store, nonces=NonceStore(folder / "nonces.sqlite")))
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    print(f"http://127.0.0.1:{server.effective_port}", flush=True)  # type: ignore[union-attr]
+    server.run()
+
+
 class Central:
-    """Central's LogStore with the sync blueprint, served by waitress on loopback in a thread."""
+    """Central in its own process, as in real life (its own machine): the node's work and
+    central's do not share one interpreter's lock, so neither flatters nor slows the other."""
 
-    def __init__(self, folder: Path, key: NodeKey) -> None:
-        self.store = LogStore.open(folder / "central.sqlite", network=NET, origin="C", signer=key)
-        app = Flask("bench-central")
-        app.register_blueprint(create_sync_blueprint(self.store, nonces=NonceStore(folder / "nonces.sqlite")))
-        self.server = create_server(app, host="127.0.0.1", port=0, threads=4)
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"  # type: ignore[union-attr]
-        threading.Thread(target=self._run, daemon=True).start()
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.proc = subprocess.Popen([sys.executable, __file__, "--serve", str(folder)],
+                                     stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        self.url = self.proc.stdout.readline().strip()
+        if not self.url.startswith("http://"):
+            raise RuntimeError("central did not start")
+        self.port = int(self.url.rsplit(":", 1)[1])
 
-    def _run(self) -> None:
-        with contextlib.suppress(OSError):  # closed under the select loop: that is how it stops
-            self.server.run()
-
-    def enrol(self, node: str, key: NodeKey) -> None:
-        tier = {"T": "town", "V": "village", "S": "subcentre"}[node[0]]
-        self.store.append("node.enrolled", {"node": node, "tier": tier, "name": node,
-                                            "public_key": key.public.hex(), "key": key.key_id, "from_seq": 1})
+    def head(self, node: str) -> int:
+        store = LogStore.open(self.folder / "central.sqlite", network=NET, origin="C", merkle_log=True)
+        try:
+            return store.head(node)[0]
+        finally:
+            store.close()
 
     def close(self) -> None:
-        self.server.close()
-        self.store.close()
+        self.proc.kill()
+        self.proc.wait()
 
 
 def setup(folder: Path, bodies: list[dict[str, Any]], *, batch: int, url: str | None = None,
           central: Central | None = None) -> tuple[Central, LogStore, SyncClient]:
     """A central and an enrolled node holding `bodies` as signed records, ready to push."""
-    central_key, node_key = NodeKey.from_seed(b"c" * 32), NodeKey.from_seed(b"v" * 32)
-    central = central or Central(folder, central_key)
-    central.enrol("V000001", node_key)
-    store = LogStore.open(folder / "node.sqlite", network=NET, origin="V000001", signer=node_key,
-                          central_public=central_key.public)
+    central = central or Central(folder)
+    store = LogStore.open(folder / "node.sqlite", network=NET, origin="V000001", signer=NODE_KEY,
+                          central_public=CENTRAL_KEY.public)
     for start in range(0, len(bodies), 1000):
         store.append_many([("case.received", b) for b in bodies[start:start + 1000]],
                           time="2026-03-02T09:30:00+08:00")
-    client = SyncClient(store, url or central.url, key=node_key, central_public=central_key.public,
+    client = SyncClient(store, url or central.url, key=NODE_KEY, central_public=CENTRAL_KEY.public,
                         state_path=folder / "state.json", batch=batch, timeout=120)
     client.check_time()
     return central, store, client
@@ -114,7 +130,7 @@ def run_push(bodies: list[dict[str, Any]], *, batch: int = 500) -> dict[str, flo
             t0 = time.perf_counter()
             pushed = client.push()
             seconds = time.perf_counter() - t0
-            if pushed != len(bodies) or central.store.head("V000001")[0] != len(bodies):
+            if pushed != len(bodies) or central.head("V000001") != len(bodies):
                 raise RuntimeError(f"pushed {pushed} of {len(bodies)}")
             if store.count_pending("C"):
                 raise RuntimeError("records left unsent")
@@ -140,7 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=20000)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve:
+        serve(args.serve)
+        return 0
     bodies = make_bodies(args.records)
     limit = verify_rate(max(2000, args.records))
     result = run_push(bodies, batch=args.batch)

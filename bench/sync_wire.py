@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     bodies = sync_ingest.make_bodies(args.records)
     with tempfile.TemporaryDirectory() as tmp:
-        central = sync_ingest.Central(Path(tmp), sync_ingest.NodeKey.from_seed(b"c" * 32))
-        relay = FaultProxy("127.0.0.1", central.server.effective_port)  # type: ignore[union-attr]
+        central = sync_ingest.Central(Path(tmp))
+        relay = FaultProxy("127.0.0.1", central.port)
         try:
             _, store, client = sync_ingest.setup(Path(tmp), bodies, batch=args.batch, url=relay.url,
                                                  central=central)

@@ -30,6 +30,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -338,21 +339,35 @@ class SyncClient:
         return missing
 
     def push(self, report: SyncReport | None = None) -> int:
-        """Send every own record central has not receipted; return how many were accepted."""
+        """Send every own record central has not receipted; return how many were accepted.
+
+        Batches go one at a time (central must see them in chain order), but the next batch is
+        read and gzipped on a helper thread while the current one travels and is verified."""
         report = report or SyncReport()
-        while True:
-            sent = self.store.cursor("C", "sent")
-            head_seq = self.store.head()[0]
-            if sent >= head_seq:
-                return report.pushed
-            records = self.store.records_of(self.node, sent + 1, min(head_seq, sent + self.batch))
-            self.push_batch(records, report)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push-prep") as pool:
+            ahead: tuple[tuple[int, int], Future[bytes]] | None = None
+            while True:
+                sent = self.store.cursor("C", "sent")
+                head_seq = self.store.head()[0]
+                if sent >= head_seq:
+                    return report.pushed
+                span = (sent + 1, min(head_seq, sent + self.batch))
+                body = ahead[1].result() if ahead is not None and ahead[0] == span else self._batch_body(*span)
+                ahead = None
+                if span[1] < head_seq:
+                    following = (span[1] + 1, min(head_seq, span[1] + self.batch))
+                    ahead = (following, pool.submit(self._batch_body, *following))
+                self._push_body(body, report)
+
+    def _batch_body(self, first: int, last: int) -> bytes:
+        return gzip.compress(encode_batch(self.store.records_of(self.node, first, last)), 6)
 
     def push_batch(self, records: Sequence[Record], report: SyncReport | None = None) -> dict[str, Any]:
-        report = report or SyncReport()
+        return self._push_body(gzip.compress(encode_batch(records), 6), report or SyncReport())
+
+    def _push_body(self, body: bytes, report: SyncReport) -> dict[str, Any]:
         known = self.store.last_checkpoint()
         since = known["size"] if known else 0
-        body = gzip.compress(encode_batch(records), 6)
         resp = self.request("POST", f"/sync/v1/push?since={since}", body,
                             headers={"Content-Type": BATCH_TYPE, "Content-Encoding": "gzip"},
                             ok=(200, 409, 422))
