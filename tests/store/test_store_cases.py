@@ -371,3 +371,21 @@ def test_events_whose_earlier_events_are_missing_wait_then_apply(net: Network, t
     assert row is not None and (row.status, row.holder, row.pending, row.events) == ("received", "window:W12", 0, 3)
     assert cases.get_case_state(town.db, "C-260302-99999-9") is None
     assert cases.case_events(town.db, "C-260302-99999-9") == []
+
+
+def test_tallies_always_equal_a_fresh_count(net: Network, many: dict[str, str]) -> None:
+    """The maintained tallies (what home screens read) against GROUP BY over the rows, after cases
+    move between statuses, holders and open/closed."""
+    net.act("C", many["accepted"], "finished", window="W12")
+    net.act("C", many["town_forwarded"], "handover_accepted", window="W12")
+    net.act("C", many["paused"], "clock_resumed", window="W12", day=dt.date(2026, 2, 5))
+    net.act("C", many["fresh"], "withdrawn", window="W12")
+    for field, column in cases.TALLIED.items():
+        truth = dict(net.db.execute(f"SELECT {column}, count(*) FROM cases WHERE {column} IS NOT NULL"
+                                    f" GROUP BY {column}").fetchall())
+        assert cases.counts_by(net.db, field) == truth, field
+        if field != "status":
+            open_truth = dict(net.db.execute(f"SELECT {column}, count(*) FROM cases WHERE {column} IS NOT NULL"
+                                             f" AND open = 1 GROUP BY {column}").fetchall())
+            assert cases.counts_by(net.db, field, status="open") == open_truth, field
+    assert cases.counts_by(net.db, "holder", status="open")["window:W12"] == 4
