@@ -1072,13 +1072,20 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # whatever stops the checks, the bundle must not pass
         verifier.fail("verifier.stopped", f"the checks could not finish ({type(err).__name__}: {err}); "
                       "the bundle is not shown to be sound")
-    if args.json:
+    try:
+        _print(verifier, as_json=args.json)
+    except BrokenPipeError:         # `| head`: the reader has seen enough
+        sys.stderr.close()
+    return 1 if verifier.failures else 0
+
+
+def _print(verifier: Verifier, *, as_json: bool) -> None:
+    if as_json:
         print(json.dumps({"ok": not verifier.failures, "failures": [asdict(f) for f in verifier.failures],
                           "suspects": [asdict(f) for f in verifier.suspects], "summary": verifier.summary},
                          ensure_ascii=False, indent=1))
     else:
         print(report_text(verifier))
-    return 1 if verifier.failures else 0
 
 
 if __name__ == "__main__":

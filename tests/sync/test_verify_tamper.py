@@ -482,3 +482,27 @@ def test_random_damage_anywhere_is_reported_never_crashes(pristine: Path, tmp_pa
             checker.run()
             assert checker.failures, f"{name} damaged ({how} at {at}) passed"
             shutil.rmtree(root)
+
+
+def test_a_directory_record_signed_by_a_node(bundle: Path, world: World) -> None:
+    """PROTOCOL.md section 6: only central signs the directory. A town revoking keys is refused."""
+    from tests.sync.test_audit_export import NEW_TOWN_KEY
+
+    seq, head = world.central.head("T0001")
+    forged = sign_record(NEW_TOWN_KEY, net=NET, origin="T0001", seq=seq + 1, prev=head, kind="node.revoked",
+                         body={"node": "V000001", "key": NODE_KEYS["V000001"].key_id, "compromised_at": 0,
+                               "reason": "town says so"})
+    path = bundle / "2026-04" / "records.jsonl"
+    rows = read_lines(path)
+    rows.append({"pos": rows[-1]["pos"] + 1, "raw": b64(forged.raw), "received_at": rows[-1]["received_at"],
+                 "sig": b64(forged.sig)})
+    write_lines(path, rows)
+    reseal(bundle)
+    failures = verify(bundle)
+    f = caught(failures, "directory.record", archive="2026-04", origin="T0001", seq=seq + 1)
+    assert "only central signs directory records" in f["message"]
+    assert not any(f["check"] == "record.signature" for f in failures)
+    done = subprocess.run([sys.executable, "-m", "sync.verify", str(bundle), "--json"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)
+    suspects = json.loads(done.stdout)["suspects"]
+    assert {f["origin"] for f in suspects} == {"V000002"}      # the town's "revocation" did not apply
