@@ -3,7 +3,8 @@
 The sync server asks `Router.nodes_for(record)` (or `wants(node, record)`) when a node pulls:
 - configuration (catalogue, calendar, the node directory) goes to every node, so each works
   offline from the same rules;
-- a staff account goes to the nodes it may act for (and everywhere for an all-places account);
+- a staff account with a node role goes to the nodes it may act for (everywhere for `*`);
+  city staff's accounts, password hashes included, never leave the city;
 - a case's records go to every node the case has touched: the node that received it, every node
   that has held it or is named as its next holder. A village that forwarded a case up therefore
   sees the window's results come back.
@@ -22,6 +23,7 @@ from central import board_store
 from sync.envelope import Record
 
 EVERYONE = "*"
+NODE_ROLES = frozenset({"village_clerk", "town_clerk", "node_admin"})
 _BROADCAST = ("catalogue.published", "calendar.year", "node.enrolled", "node.key_rotated", "node.revoked",
               "directory.placed")
 
@@ -36,8 +38,13 @@ class Router:
         if kind in _BROADCAST:
             return {EVERYONE}
         if kind == "staff.account":
-            places = record.body.get("places") or []
-            return {EVERYONE} if "*" in places else {p for p in places if p[:1] in "TVS"}
+            # a password hash travels only to the service points where its owner may sign in: never
+            # a city administrator's to every village PC
+            body = record.body
+            if not set(body.get("roles") or []) & NODE_ROLES:
+                return set()
+            places = body.get("places") or []
+            return {EVERYONE} if "*" in places else {p for p in places if isinstance(p, str) and p[:1] in "TVS"}
         if kind.startswith("case."):
             case = record.body.get("case")
             return self.case_nodes(case) if isinstance(case, str) else set()

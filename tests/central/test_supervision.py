@@ -34,6 +34,8 @@ def test_routing_sends_configuration_everywhere_and_cases_only_where_they_went(a
     assert router.nodes_for(catalogue_record) == {EVERYONE}
     staff = next(r for r, _ in central.records_of_kind("staff.account") if r.body["username"] == "wang")
     assert router.nodes_for(staff) == set()  # window clerks' accounts stay in the city
+    admin = next(r for r, _ in central.records_of_kind("staff.account") if r.body["username"] == "admin")
+    assert router.nodes_for(admin) == set()  # nor does the administrator's, though it acts for "*"
     number = _case(central, "GA001", accept=False)
     record = central.act(number, "case.forwarded", window="W05", staff="wang", to="node:T0101", note="镇办理")
     assert router.nodes_for(record) == {"T0101"}
