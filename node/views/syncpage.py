@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from node.views.common import NODE_ROLES, node, sync
@@ -35,6 +35,51 @@ def index() -> str:
     return render_template("node/sync.html", status=status, error=describe_error(status.error_code, status.error_params),
                            receipts=list(reversed(receipts)), has_client=sync().client is not None,
                            config=the_node.config)
+
+
+@bp.post("/export")
+@roles_required(*NODE_ROLES)
+def export() -> Any:
+    """The unsent records and scans as a signed bundle file, for a USB stick (no link needed)."""
+    import tempfile
+    from pathlib import Path
+
+    from sync.bundle import export_bundle
+    from sync.keys import NodeKey, default_key_path
+
+    the_node = node()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bundle.zip"
+        manifest = export_bundle(the_node.log, NodeKey.load(default_key_path(the_node.db_path)), path,
+                                 blobs=the_node.blobs)
+        data = path.read_bytes()
+    name = f"{the_node.config.node_id}-{manifest['first_seq']}-{manifest['last_seq']}.zip"
+    return Response(data, mimetype="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.post("/import")
+@roles_required(*NODE_ROLES)
+def import_() -> Any:
+    """The city's reply brought back on the USB stick: checked whole, then stored."""
+    from sync.bundle import import_reply
+    from sync.canonical import Refusal
+    from sync.client import SyncError
+
+    upload = request.files.get("reply")
+    if upload is None or not upload.filename:
+        flash(gettext("Choose the reply file from the USB stick."), "error")
+        return redirect(url_for("syncpage.index"))
+    the_node = node()
+    try:
+        result = import_reply(the_node.log, the_node.config.central_public_bytes, upload.read(),
+                              blobs=the_node.blobs)
+    except (Refusal, SyncError):
+        flash(gettext("The reply file was refused (damaged, altered or not for this service point). "
+                      "Nothing from it was stored."), "error")
+    else:
+        flash(gettext("Reply imported: %(got)s records received.", got=result["pulled"]), "success")
+    return redirect(url_for("syncpage.index"))
 
 
 @bp.post("/now")
