@@ -30,6 +30,7 @@ bundle can compare it byte for byte with this year's.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import shutil
@@ -42,6 +43,7 @@ import click
 
 from sync import merkle
 from sync.canonical import Refusal, encode, nfc
+from sync.envelope import parse_record
 from sync.keys import Directory, KeyFileError, NodeKey, fingerprint
 from sync.logstore import LogStore, StoreError
 
@@ -130,7 +132,16 @@ def _open(source: LogStore | str | os.PathLike[str], central_key: NodeKey, netwo
         raise AuditError(str(err)) from err
 
 
-def _receipt_lines(store: LogStore, central_keys: list[bytes], extra: Iterable[Any]) -> list[tuple[str, bytes]]:
+def _within(store: LogStore, record_id: str | None, size: int) -> bool:
+    """Is the record central holds under this id among the first `size` positions (the snapshot)?"""
+    if record_id is None:
+        return False
+    pos = store.leaf_index(record_id)
+    return pos is not None and pos < size
+
+
+def _receipt_lines(store: LogStore, central_keys: list[bytes], extra: Iterable[Any],
+                   size: int) -> list[tuple[str, bytes]]:
     """(central time, line) of every distinct receipt: central's own table and those handed in.
 
     Each is checked first (central's signature by one of its keys, the inclusion proof): a bundle
@@ -154,6 +165,8 @@ def _receipt_lines(store: LogStore, central_keys: list[bytes], extra: Iterable[A
                     raise AuditError(f"a receipt handed in is not valid: {refusal}") from refusal
         if receipt is None:
             raise AuditError("a receipt handed in is not signed by central")
+        if receipt.checkpoint["size"] > size:
+            continue            # issued after the snapshot: the next export carries it
         seen.setdefault(raw + sig, (receipt.body["time"], _line({"raw": _b64(raw), "sig": _b64(sig)})))
     return sorted(seen.values())
 
@@ -219,6 +232,9 @@ def _write(store: LogStore, work: Path, key: NodeKey, anchor: bytes,
     current: _Month | None = None
     handle: _File | None = None
     n_records = 0
+    # The export reads a live log: everything below is cut at the records read here (the snapshot),
+    # so what central stores meanwhile waits for the next export instead of making this one disagree.
+    directory = Directory(store.network, anchor)
     for pos, received_at, raw, sig in _records(store):
         month = month_of(received_at)
         if current is None or month > current.month:    # a clock set back never reopens a month
@@ -233,6 +249,11 @@ def _write(store: LogStore, work: Path, key: NodeKey, anchor: bytes,
         current.end = pos + 1
         current.last_time = received_at
         n_records += 1
+        if b'"origin":"C"' in raw and b'"kind":"node.' in raw:
+            record = parse_record(raw, sig)
+            if record.origin == "C":
+                with contextlib.suppress(Refusal):   # one that cannot apply: the verifier says so
+                    directory.apply(record)
     if current is not None and handle is not None:
         current.records = handle.close()
     tree_size = n_records
@@ -249,16 +270,16 @@ def _write(store: LogStore, work: Path, key: NodeKey, anchor: bytes,
             (work / month).mkdir()
         return months[month]
 
-    forks = sorted(store.forks(), key=lambda f: (f["detected_at"], f["record"].id, f["status"]))
+    forks = sorted((f for f in store.forks() if _within(store, f["held_id"], tree_size)),
+                   key=lambda f: (f["detected_at"], f["record"].id, f["status"]))
     for f in forks:
         target = month_for(f["detected_at"])
         r = f["record"]
         target.forks.append(_line({"detail": nfc(f["detail"]), "detected_at": f["detected_at"],
                                    "held_id": f["held_id"], "origin": f["origin"], "raw": _b64(r.raw),
                                    "seq": f["seq"], "sig": _b64(r.sig), "status": f["status"]}))
-    directory = store.load_directory(anchor)
     central_keys = [directory.keys[k].public for k in directory.nodes["C"].keys]
-    receipt_lines = _receipt_lines(store, central_keys, extra_receipts)
+    receipt_lines = _receipt_lines(store, central_keys, extra_receipts, tree_size)
     for time, line in receipt_lines:
         target = month_for(time)
         target.receipts.append((time, line))
@@ -294,8 +315,8 @@ def _write(store: LogStore, work: Path, key: NodeKey, anchor: bytes,
     state = work / STATE
     state.mkdir()
     files = {"directory.json": _write_bytes(state / "directory.json", _directory(directory)),
-             "quarantine.jsonl": _write_lines(state / "quarantine.jsonl", _quarantine(store)),
-             "suspects.jsonl": _write_lines(state / "suspects.jsonl", _suspects(store))}
+             "quarantine.jsonl": _write_lines(state / "quarantine.jsonl", _quarantine(store, tree_size)),
+             "suspects.jsonl": _write_lines(state / "suspects.jsonl", _suspects(store, tree_size))}
     root = store.tree_root(tree_size)
     _seal(state, key, {"format": FORMAT, "kind": "state", "net": store.network, "index": len(order) + 1,
                        "prev": prev_digest, "anchor": anchor.hex(), "key": key.key_id,
@@ -336,21 +357,25 @@ def _directory(directory: Directory) -> bytes:
     return encode({"keys": keys, "nodes": nodes}, max_size=1 << 30)
 
 
-def _quarantine(store: LogStore) -> list[bytes]:
+def _quarantine(store: LogStore, size: int) -> list[bytes]:
     rows = []
     for record, code, detail in store.quarantined():
         stored = store.stored(record.id)
         assert stored is not None and stored.central_pos is not None
+        if stored.central_pos >= size:
+            continue
         rows.append((stored.central_pos, _line({"code": code, "detail": nfc(detail), "id": record.id,
                                                 "pos": stored.central_pos})))
     return [line for _, line in sorted(rows)]
 
 
-def _suspects(store: LogStore) -> list[bytes]:
+def _suspects(store: LogStore, size: int) -> list[bytes]:
     rows = []
     for record in store.suspects():
         stored = store.stored(record.id)
         assert stored is not None and stored.central_pos is not None
+        if stored.central_pos >= size:
+            continue
         rows.append((stored.central_pos, _line({"id": record.id, "key": record.key, "pos": stored.central_pos})))
     return [line for _, line in sorted(rows)]
 
