@@ -303,3 +303,32 @@ def test_central_key_rotated_midway(tmp_path: Path) -> None:
     done = run_verify(tmp_path / "b", "--central-key", first.fingerprint)
     assert done.returncode == 0, done.stdout
     assert "2 receipts" in done.stdout
+
+
+def test_export_while_central_keeps_writing(tmp_path: Path) -> None:
+    """Central does not stop for an audit: records, forks and receipts arriving during the export
+    wait for the next one, and the bundle written is whole and clean."""
+    import threading
+
+    from sync import audit
+    from tests.sync.test_audit_export import _cases, _push
+
+    world = build_log(tmp_path / "log")
+    for _ in range(3):
+        _cases(world.nodes["V000001"], 400, "bulk")
+        _push(world, "V000001")
+    stop = threading.Event()
+
+    def write() -> None:
+        while not stop.is_set():
+            world.central.append("catalogue.note", {"text": "运行中"})
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        summary = audit.export(world.central, tmp_path / "b", central_key=CENTRAL, receipts=world.receipts())
+    finally:
+        stop.set()
+        writer.join()
+    assert world.central.tree_size() > summary.tree_size > 1200
+    done = run_verify(tmp_path / "b")
+    assert done.returncode == 0, done.stdout[-3000:]
