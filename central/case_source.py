@@ -20,21 +20,22 @@ from central.pages import central_of, china_time, current_window, staff_name
 from sync.canonical import Refusal
 from sync.envelope import RECORD_DOMAIN, parse_record
 from web.casepage import CaseSource, LoadedCase, TimelineEntry
+from web.settings import store_db
 
 
 def load_case(number: str) -> LoadedCase | None:
     central = central_of()
-    state = central.fold(number)
+    db = store_db()
+    state = central.fold(number, db)
     if state is None:
         return None
     conflicts = {c.event_id: c.translated(gettext) for c in state.conflicts}
     pending = {p.event_id for p in state.pending}
     entries = []
-    with central.log._lock:
-        rows = central.log.db.execute(
-            "SELECT r.raw, r.sig, r.central_pos, r.received_at FROM board_events e JOIN records r ON r.id = e.record_id"
-            " WHERE e.case_number = ? ORDER BY r.pos", [number]).fetchall()
-        directory = central.log.directory
+    rows = db.execute(
+        "SELECT r.raw, r.sig, r.central_pos, r.received_at FROM board_events e JOIN records r ON r.id = e.record_id"
+        " WHERE e.case_number = ? ORDER BY r.pos", [number]).fetchall()
+    directory = central.log.directory
     for raw, sig, central_pos, received_at in rows:
         record = parse_record(raw, sig)
         try:
@@ -78,9 +79,7 @@ def _blob(sha256: str) -> bytes | None:
 
 
 def _names() -> dict[str, str]:
-    central = central_of()
-    with central.log._lock:
-        rows = central.log.db.execute("SELECT node, name FROM directory_nodes").fetchall()
+    rows = store_db().execute("SELECT node, name FROM directory_nodes").fetchall()
     return {f"node:{node}": name for node, name in rows if name}
 
 

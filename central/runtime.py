@@ -171,8 +171,10 @@ class Central:
                                 received_time=None if origin == "C" else received_at))
         return events
 
-    def fold(self, number: str) -> CaseState | None:
-        events = self.case_events(number)
+    def fold(self, number: str, db: Database | None = None) -> CaseState | None:
+        """The case's state now. Pages pass their own read connection (`db`), so a long sync batch
+        holding the log's connection never makes a clerk wait; `act` folds on the log's own."""
+        events = self.case_events(number, db)
         if not events:
             return None
         return fold(events, calendar=self.calendar())

@@ -186,7 +186,7 @@ def intake() -> Any:
 # --- the case ----------------------------------------------------------------------------------
 
 def _state(number: str) -> CaseState:
-    state = central_of().fold(number)
+    state = central_of().fold(number, store_db())
     if state is None:
         abort(404)
     return state
