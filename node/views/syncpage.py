@@ -7,7 +7,8 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
-from node.views.common import NODE_ROLES, node, sync
+from node.views.common import NODE_ROLES, db, node, sync
+from store import projections
 from sync.status import MESSAGES
 from web.auth import roles_required, safe_next
 
@@ -32,9 +33,14 @@ def index() -> str:
     the_node = node()
     status = sync().status()
     receipts = the_node.log.receipts("C")[-10:]
+    problems = {
+        "quarantined": [(r.kind, r.origin, r.seq, code, detail) for r, code, detail in the_node.log.quarantined()],
+        "projection": projections.problems(db()),
+        "forks": the_node.log.forks(),
+    }
     return render_template("node/sync.html", status=status, error=describe_error(status.error_code, status.error_params),
                            receipts=list(reversed(receipts)), has_client=sync().client is not None,
-                           config=the_node.config)
+                           config=the_node.config, problems=problems)
 
 
 @bp.post("/export")

@@ -34,3 +34,16 @@ def test_export_for_the_usb_stick_and_refuse_a_bad_reply(village, page, artifact
     page.wait_for_load_state()
     assert "回执文件被拒绝" in page.inner_text(".flashes")
     page.screenshot(path=str(artifacts / "sync_page_refused.png"), full_page=True)
+
+
+def test_records_a_projection_cannot_use_are_listed(village, village_dir, page):  # type: ignore[no-untyped-def]
+    from nodekit import ingest
+
+    folder, central = village_dir
+    ingest(folder, "V000101", central, [central.sign("catalogue.published", {"version": 2, "data": {"bad": 1}})])
+    base, _ = village
+    sign_in(page, base)
+    page.goto(base + "/sync/")
+    assert "catalogue.published" in page.inner_text("#record-problems")
+    page.goto(base + "/guide/")                      # the good version stays in use
+    assert page.locator("table tbody tr").count() > 10
