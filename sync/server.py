@@ -432,8 +432,18 @@ def create_sync_blueprint(store: LogStore, *, route: Route = route_everything,
                       "key": record.body["key"], "from_seq": record.body["from_seq"],
                       "directory": directory}, 201)
 
+    def refuse_oversized(limit: int, code: str = "batch_too_large") -> None:
+        """Before reading a byte of the body: a declared length over the limit is refused at once."""
+        length = request.content_length
+        if length is None and request.headers.get("Transfer-Encoding"):
+            raise ProtocolError("length_required", "Send a Content-Length.", status=411)
+        if length is not None and length > limit:
+            raise ProtocolError(code, f"The request body is {length} bytes; the limit is {limit}.",
+                                status=413, limit=limit)
+
     @bp.post("/push")
     def push() -> Response:
+        refuse_oversized(config.max_batch_bytes)
         raw_body = request.get_data(cache=True)
         node = authenticate(raw_body)
         since = request.args.get("since", "0")
@@ -492,11 +502,9 @@ def create_sync_blueprint(store: LogStore, *, route: Route = route_everything,
         they are, the request's signature only who carried them."""
         from sync.bundle import answer_bundle
 
+        refuse_oversized(config.max_bundle_bytes, "bundle_too_large")
         data = request.get_data(cache=True)
         authenticate(data)
-        if len(data) > config.max_bundle_bytes:
-            raise ProtocolError("bundle_too_large", f"Bundles may be at most {config.max_bundle_bytes} bytes.",
-                                status=413)
         _, reply_bytes = answer_bundle(store, routes, data, blobs=blobs)
         return Response(reply_bytes, mimetype="application/zip")
 
@@ -527,9 +535,7 @@ def create_sync_blueprint(store: LogStore, *, route: Route = route_everything,
     def blob_put(sha256: str) -> Response:
         store_ = need_blobs()
         check_name(sha256)
-        if (request.content_length or 0) > config.max_chunk_bytes:
-            raise ProtocolError("chunk_too_large", f"A chunk may be at most {config.max_chunk_bytes} bytes.",
-                                status=413)
+        refuse_oversized(config.max_chunk_bytes, "chunk_too_large")
         data = request.get_data(cache=True)
         authenticate(data)
         offset, total = parse_content_range(request.headers.get("Content-Range", ""), len(data))
