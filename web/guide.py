@@ -22,8 +22,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, url_for
-from flask_babel import gettext
+from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from casework.catalogue import FORM_LABELS, TIER_LABELS, Catalogue, ServiceItem, describe_fee
 from web.auth import login_required
@@ -88,8 +87,8 @@ def guide_blueprint(
 
     def catalogue() -> Catalogue:
         cat = catalogue_getter()
-        if cat is None:
-            abort(503, gettext("No service catalogue has been received from the city yet. Sync first."))
+        if cat is None:  # a node before its first sync: say so, with the way out
+            abort(Response(render_template("guide/unavailable.html", sync_url=None), 503))
         return cat
 
     def tier() -> str | None:

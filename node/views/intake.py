@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from casework.case_events import item_snapshot
@@ -44,8 +44,8 @@ TIER_ORDER = {"village": 0, "town": 1, "city": 2}
 
 def _catalogue() -> Any:
     cat = node().catalogue(db())
-    if cat is None:
-        abort(503, gettext("No service catalogue has been received from the city yet. Sync first."))
+    if cat is None:  # before the first sync: say so, with the way out
+        abort(Response(render_template("guide/unavailable.html", sync_url=url_for("syncpage.index")), 503))
     return cat
 
 

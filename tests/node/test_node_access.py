@@ -101,3 +101,33 @@ def test_the_pages_a_clerk_uses_most_by_keyboard(village, page, artifacts) -> No
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert "/intake/" in page.url
+
+
+def test_before_the_first_sync_the_guide_and_intake_say_what_to_do(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A freshly enrolled node with staff but no catalogue yet: a clear page, not an error."""
+    from nodekit import TestCentral, ingest, staff
+    from serving import serve
+
+    from node.app import create_app
+    from node.config import DB_FILE, NodeConfig, write_config
+    from sync.keys import NodeKey, default_key_path
+
+    central = TestCentral()
+    folder = tmp_path / "fresh"
+    folder.mkdir()
+    NodeKey.generate().save(default_key_path(folder / DB_FILE))
+    write_config(folder, NodeConfig(node_id="V000505", name="新站", network="test-rugao", central_url="",
+                                    central_public=central.key.public.hex(), central_fingerprint=""))
+    ingest(folder, "V000505", central, [central.sign("staff.account", staff("clerk", ["village_clerk"], ["V000505"]))])
+    app = create_app({"DATA_DIR": str(folder)})
+    try:
+        with serve(app) as base:
+            s = requests.Session()
+            token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(base + "/login").text).group(1)
+            s.post(base + "/login", data={"csrf_token": token, "username": "clerk", "password": PASSWORD})
+            for path in ("/guide/", "/intake/", "/intake/new?item=MZJ001"):
+                resp = s.get(base + path)
+                assert resp.status_code == 503 and "尚未从市中心收到事项目录" in resp.text, path
+            assert s.get(base + "/").status_code == 200
+    finally:
+        app.extensions["bianmin_node"].close()
