@@ -374,6 +374,8 @@ class SyncClient:
         answer = self._json(resp)
         report.pushed += int(answer.get("accepted", 0))
         report.duplicates += int(answer.get("duplicate", 0))
+        if answer.get("clock_flagged") and "sync.clock_flagged" not in report.notes:
+            report.notes.append("sync.clock_flagged")  # accepted, but the PC's clock needs fixing
         if answer.get("receipt"):
             self._take_receipt(answer["receipt"], known)
             report.receipts += 1
@@ -513,6 +515,7 @@ class SyncClient:
             self.state.last_success = time.time()
             self.state.last_error_code = None
             self.state.last_error_params = {}
+        self.state.notes = list(report.notes)
         self.state_file.save(self.state)
         return report
 

@@ -45,6 +45,9 @@ MESSAGES: dict[str, str] = {
                     "the city's were taken, ours were added again after them (the originals are kept).",
     "sync.refused": "The city server refused a record (%(reason)s). Sync has stopped; ask the "
                     "city administrator.",
+    "sync.clock_flagged": "Records made here carry a date more than a day away from the city server's "
+                          "clock. They were accepted (the city's receipt time counts), but please set "
+                          "this computer's date and time.",
     "sync.needs_attention": "Sync has failed %(failures)s times in a row. Last problem: %(last)s",
 }
 
@@ -70,6 +73,7 @@ class SyncState:
     needs_attention: bool = False
     stopped: bool = False  # a fork or refusal: a person must act before sync goes on
     clock_offset: float = 0.0  # central's clock minus ours, seconds, last measured
+    notes: list[str] = field(default_factory=list)  # codes worth showing from the last exchange
 
     @property
     def last_error(self) -> str | None:
@@ -112,6 +116,7 @@ class SyncStatus:
     error_code: str | None
     error_params: dict[str, object]
     error: str | None  # English; the web layer translates error_code's msgid instead
+    notes: list[str] = field(default_factory=list)  # e.g. sync.restored, sync.clock_flagged
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -145,4 +150,5 @@ def snapshot(state: SyncState, *, pending: int, oldest_unsent: float | None,
         error_code=state.last_error_code,
         error_params=dict(state.last_error_params),
         error=state.last_error,
+        notes=list(state.notes),
     )

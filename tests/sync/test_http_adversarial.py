@@ -264,6 +264,14 @@ def test_wrong_origin_clock_is_accepted_and_flagged(central, village, when):
     assert abs(received - datetime.now(UTC)) < timedelta(minutes=5)  # the legal time is central's
 
 
+def test_node_with_a_wrong_clock_syncs_and_is_told(central, village):
+    village.store.append("case.received", {"case": "A"}, time="1970-01-01T08:00:00+08:00")
+    report = village.client.sync_once()
+    assert report.ok and "sync.clock_flagged" in report.notes
+    st = village.client.status()
+    assert st.state == "ok" and "sync.clock_flagged" in st.notes
+
+
 def test_request_clock_off_is_told_in_minutes_then_corrected(central, village):
     central.clock_shift[0] = 3 * 3600.0  # central's clock is 3 hours ahead of this node's
     village.store.append("case.received", {"case": "A"})
