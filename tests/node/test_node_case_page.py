@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import sign_in
 from nodekit import ingest
@@ -34,7 +36,8 @@ def test_reprint_every_notice_and_enter_a_paper_evaluation_later(village, villag
         page.goto(base + f"/case/{number}/notice/{kind}")
         assert number in page.inner_text(".sheet .case-number")
         assert page.locator(".sheet-qr svg").count() == 1
-        page.pdf(path=str(artifacts / f"reprint_{kind}.pdf"), format="A4")
+        pdf = page.pdf(path=str(artifacts / f"reprint_{kind}.pdf"), format="A4")
+        assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1, kind     # one A4 sheet, nothing spills over
     page.goto(base + f"/case/{number}")
     page.screenshot(path=str(artifacts / "case_page_delivered.png"), full_page=True)
 
