@@ -142,12 +142,13 @@ class Routes:
     def _backfill(self, db: sqlite_utils.Database, node: str, enrolled: Record) -> None:
         """A node just enrolled: queue what `route` sends it (or everyone) that was stored before it
         existed (the directory, the catalogue, ...). Rare, so a full scan is fine."""
-        rows = db.conn.execute("SELECT raw, sig FROM records ORDER BY pos").fetchall()
-        for raw, sig in rows:
-            record = enrolled if raw == enrolled.raw else parse_record(raw, sig)
-            targets = self.route(record)
-            if "*" in targets or node in targets:
-                self._queue(db, node, record.origin, record.seq)
+        after = 0
+        while page := self.store.records_after(after, limit=5000):
+            for stored in page:
+                targets = self.route(stored.record)
+                if "*" in targets or node in targets:
+                    self._queue(db, node, stored.record.origin, stored.record.seq)
+            after = page[-1].pos
 
     def pull(self, node: str, after: int, limit: int) -> tuple[list[tuple[int, bytes, bytes]], int, bool]:
         """([(central position, raw, sig)], next cursor, more?) for `node` after its cursor."""

@@ -58,8 +58,8 @@ class Served:
             self.server.run()
 
     def close(self) -> None:
+        self.server.task_dispatcher.shutdown(timeout=5)  # type: ignore[union-attr]  # in-flight answers first
         self.server.close()
-        self.server.task_dispatcher.shutdown()  # type: ignore[union-attr]
 
 
 @dataclass

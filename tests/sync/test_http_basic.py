@@ -68,3 +68,34 @@ def test_openapi_documents_exactly_the_blueprints_routes(central):
             path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule).removeprefix("/sync/v1")
             served |= {(path, m) for m in rule.methods - {"OPTIONS"} if not (m == "HEAD" and "GET" in rule.methods)}
     assert documented == served
+
+
+def test_routing_sends_only_what_route_says_but_never_a_gap(tmp_path):
+    from tests.sync.conftest import make_central, make_node
+
+    def route(record):  # central's config to everyone; a village's case 3 and 6 forwarded to its town
+        if record.origin == "C":
+            return {"*"}
+        if record.origin == "V000001" and record.body.get("case") in ("c3", "c6"):
+            return {"T0001"}
+        return set()
+
+    c = make_central(tmp_path / "c", route=route)
+    try:
+        nodes = {}
+        for n in ("T0001", "V000001", "V000002"):
+            c.enrol(n)
+            nodes[n] = make_node(tmp_path / n, n, c.url)
+        for i in range(1, 9):
+            nodes["V000001"].store.append("case.received", {"case": f"c{i}"})
+        c.store.append("catalogue.item", {"code": "S1"})
+        for _ in range(2):
+            for node in nodes.values():
+                assert node.client.sync_once().ok
+        # the town got the village's chain up to case 6 (3 alone would be a gap), nothing after
+        assert nodes["T0001"].store.head("V000001")[0] == 6
+        assert nodes["V000002"].store.head("V000001")[0] == 0
+        for node in nodes.values():  # everyone has all of central's records
+            assert node.store.head("C") == c.store.head("C")
+    finally:
+        c.served.close()
