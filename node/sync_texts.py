@@ -34,5 +34,8 @@ SYNC_TEXTS = {
                        "were taken, ours were added again after them (the originals are kept)."),
     "sync.refused": _l("The city server refused a record (%(reason)s). Sync has stopped; ask the city "
                        "administrator."),
+    "sync.clock_flagged": _l("Records made here carry a date more than a day away from the city server's clock. "
+                             "They were accepted (the city's receipt time counts), but please set this "
+                             "computer's date and time."),
     "sync.needs_attention": _l("Sync has failed %(failures)s times in a row. Last problem: %(last)s"),
 }

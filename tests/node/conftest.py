@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from nodekit import PASSWORD, TestCentral, make_node
+from nodekit import TestCentral, make_node
 from serving import serve
 
 from node.app import create_app
@@ -48,11 +48,3 @@ def village(village_dir: tuple[Path, TestCentral]) -> Iterator[tuple[str, Any]]:
 @pytest.fixture
 def town(town_dir: tuple[Path, TestCentral]) -> Iterator[tuple[str, Any]]:
     yield from _serve(town_dir[0])
-
-
-def sign_in(page: Any, base: str, username: str = "clerk", password: str = PASSWORD) -> None:
-    page.goto(base + "/login")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()

@@ -92,3 +92,12 @@ def ingest(folder: Path, node_id: str, central: TestCentral, records: list[Recor
         assert result.ok, result.refused
     finally:
         log.close()
+
+
+def sign_in(page: Any, base: str, username: str = "clerk", password: str = PASSWORD) -> None:
+    """Sign in through the real login form in Chromium."""
+    page.goto(base + "/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()

@@ -6,8 +6,7 @@ import re
 
 import pytest
 import requests
-from conftest import sign_in
-from nodekit import PASSWORD
+from nodekit import PASSWORD, sign_in
 
 PUBLIC = {"auth.login", "auth.logout", "static", "web.static"}
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import sign_in
-from nodekit import ingest
+from nodekit import ingest, sign_in
 
 from casework.cases import new_event_body
 from store import cases as store_cases

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import sign_in
-from nodekit import ingest
+from nodekit import ingest, sign_in
 
 from node.config import DB_FILE
 from sync.keys import NodeKey, default_key_path

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import sign_in
+from nodekit import sign_in
 from PIL import Image
 
 from store import cases as store_cases

@@ -1,5 +1,5 @@
 import pytest
-from conftest import sign_in
+from nodekit import sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zipfile
 
 import pytest
-from conftest import sign_in
+from nodekit import sign_in
 
 pytestmark = pytest.mark.browser
 
