@@ -11,8 +11,6 @@ The node works with the city unreachable: nothing here needs the network. The sy
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,17 +18,14 @@ from typing import Any
 from casework.calendar import WorkCalendar
 from casework.catalogue import Catalogue
 from node.config import BLOBS_DIR, DB_FILE, SYNC_STATE_FILE, NodeConfig, read_config
-from store import accounts, projections
 from store import calendar as store_calendar
 from store import catalogue as store_catalogue
+from store import projections
 from sync.blobs import BlobStore
 from sync.envelope import Record
 from sync.keys import NodeKey, default_key_path
 from sync.logstore import LogStore
 from sync.status import StateFile, SyncStatus, snapshot
-
-MAX_UPLOAD_BYTES = 8 * 1024 * 1024
-"""One scan or photo as it arrives from the browser (before it is reduced)."""
 
 
 @dataclass
@@ -42,7 +37,6 @@ class Node:
     log: LogStore
     blobs: BlobStore
     state_file: StateFile
-    sync_lock: threading.Lock
 
     @classmethod
     def open(cls, data_dir: str | Path) -> Node:
@@ -54,7 +48,7 @@ class Node:
                             central_public=config.central_public_bytes)
         projections.register_all(log)  # creates or upgrades every projection's tables
         blobs = BlobStore(folder / BLOBS_DIR)
-        return cls(folder, config, log, blobs, StateFile(folder / SYNC_STATE_FILE), threading.Lock())
+        return cls(folder, config, log, blobs, StateFile(folder / SYNC_STATE_FILE))
 
     @property
     def db_path(self) -> Path:
@@ -92,9 +86,6 @@ class Node:
                 town = body["town"]
         return town
 
-    def staff_count(self, db: Any) -> int:
-        return len(accounts.all_accounts(db))
-
     def sync_status(self) -> SyncStatus:
         """What the home page shows about sync, with counts read fresh from the log."""
         pending = self.log.count_pending("C")
@@ -114,7 +105,3 @@ def _epoch(iso: str) -> float | None:
         return dt.datetime.fromisoformat(iso).timestamp()
     except ValueError:
         return None
-
-
-def now() -> float:
-    return time.time()
