@@ -253,6 +253,9 @@ def case_blueprint(source: CaseSource, *, roles: Sequence[str], name: str = "cas
         if not any(s.get("sha256") == sha256 for s in loaded.state.material_scans):
             abort(404)
         data = source.blob(sha256)
+        staff = current_staff()
+        # a scan is sensitive personal data: every view is logged (which case, which scan, who)
+        log.info("scan viewed: %s of %s by %s", sha256[:16], number, staff.username if staff else "?")
         if data is None:
             abort(404, gettext("The scan is not on this computer (it may have been archived at the city)."))
         mimetype = "application/pdf" if data[:4] == b"%PDF" else (
