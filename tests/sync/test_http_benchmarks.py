@@ -26,7 +26,7 @@ def run(script: str, *args: str, timeout: int = 300) -> dict[str, str]:
 
 
 def test_sync_ingest_bench_runs():
-    v = run("sync_ingest.py", "--records", "300", "--batch", "100")
+    v = run("sync_ingest.py", "--records", "300", "--batch", "100", "--repeat", "1")
     assert v["_last"] == "ratio_to_verify_limit" and float(v["ratio_to_verify_limit"]) > 0
     assert v["records"] == "300" and float(v["verify_per_s_one_core"]) > 0
 
