@@ -259,7 +259,7 @@ def accept_batch(store: LogStore, node: str, pairs: Sequence[tuple[bytes, bytes]
     for i, r in enumerate(records):
         if r.origin != node:
             raise ProtocolError("wrong_origin", f"Record {i + 1} of the batch is from {r.origin}, but this "
-                                "request was signed by {node}. A node may only push its own records.",
+                                f"request was signed by {node}. A node may only push its own records.",
                                 status=403, index=i)
     result: IngestResult = store.ingest(records) if records else IngestResult([])
     outcomes = [d.outcome for d in result.decisions]

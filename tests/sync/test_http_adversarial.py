@@ -146,6 +146,7 @@ def test_another_nodes_id_or_key_is_refused(central, node_factory):
     # a pushes records of b (even correctly signed by b's key): a may only push its own
     status, answer = push_raw(a, pairs(chain(b.key, b.id, 2)))
     assert status == 403 and answer["error"] == "wrong_origin"
+    assert "signed by V000001" in answer["message"]
     # a's records signed with b's key
     forged = chain(b.key, a.id, 1)
     status, answer = push_raw(a, pairs(forged))
