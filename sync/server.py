@@ -38,6 +38,7 @@ from sync.keys import (
     EnrolmentToken,
     check_token,
     fingerprint,
+    key_id,
     new_token,
     tier_of,
     token_hash,
@@ -210,7 +211,7 @@ class EnrolmentBook:
             held_seq = self.store.head(node)[0]
             record = self.store.append("node.enrolled", {
                 "node": node, "tier": stored.tier, "name": stored.name, "public_key": public.hex(),
-                "key": body.get("key") or "", "from_seq": held_seq + 1})
+                "key": key_id(public), "from_seq": held_seq + 1})
             db.conn.execute("UPDATE sync_enrolment_tokens SET used_at = ? WHERE token_hash = ?",
                             (now.isoformat(), stored.token_hash))
         return record
