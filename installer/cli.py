@@ -162,3 +162,32 @@ def bundle_build(out: Path, make_zip: bool, platforms: tuple[str, ...], pythons:
     click.echo(f"bundle in {result.folder}: {len(result.wheels)} wheels")
     if result.zip_path:
         click.echo(f"zip: {result.zip_path}")
+
+
+@click.command("enrol")
+@DATA
+@click.option("--file", "path", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="the city's enrolment file (e.g. on a USB stick)")
+def enrol_cmd(data: Path, path: Path) -> None:
+    """Enrol a node from the city's enrolment file; its key fingerprint is checked automatically."""
+    import shutil
+    import time
+
+    from installer.enrolfile import EnrolFileError, read_file, same_fingerprint
+    from node.cli import init
+    from node.config import read_config
+
+    try:
+        entry = read_file(path)
+    except EnrolFileError as err:
+        raise click.ClickException(str(err)) from err
+    init.callback(data=data, central_url=entry.central, token=entry.token, node_id=entry.node_id,  # type: ignore[misc]
+                  network=entry.network, name="", parent=entry.parent, public_url="")
+    pinned = read_config(data).central_fingerprint
+    if entry.fingerprint and not same_fingerprint(pinned, entry.fingerprint):
+        aside = data.with_name(f"{data.name}.refused-{int(time.time())}")
+        shutil.move(str(data), str(aside))
+        raise click.ClickException(f"the server's key fingerprint {pinned} is not the one in the enrolment file "
+                                   f"({entry.fingerprint}): enrolment set aside in {aside}; call the city")
+    if entry.fingerprint:
+        click.echo("the fingerprint matches the one in the enrolment file")

@@ -11,13 +11,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from installer_kit import CLERK_PASSWORD, NETWORK
 from serving import serve
 
 from central.cli import central as central_cli
 from node.cli import node as node_cli
-
-NETWORK = "test-installer"
-CLERK_PASSWORD = "clerk-pass-2026"
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import NETWORK
+from installer_kit import NETWORK
 
 from bianmin.cli import main
 from installer import backup as bk
