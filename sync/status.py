@@ -20,35 +20,45 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+
+def N_(msgid: str) -> str:  # noqa: N802 - the name babel's extractor looks for
+    """Marks a msgid for extraction (web/translate.py) without translating it here."""
+    return msgid
+
+
 # reason code -> English msgid (the web layer translates these; parameters in `params`)
 MESSAGES: dict[str, str] = {
-    "ok": "Synced.",
-    "net.unreachable": "Cannot reach the city server. Check the network cable or mobile link; "
-                       "work goes on offline and will be sent later.",
-    "net.timeout": "The city server did not answer in time. Sync will try again.",
-    "net.cut": "The link was cut in the middle of a transfer. Sync will resume where it stopped.",
-    "server.error": "The city server had a problem (HTTP %(status)s). Sync will try again.",
-    "server.bad_answer": "The city server's answer could not be understood.",
-    "auth.clock_skew": "This computer's clock is off by %(minutes)s minutes. Set the date and time, "
-                       "then sync again.",
-    "auth.unknown_key": "This service point's key is not enrolled at the city server. Ask the city "
-                        "administrator to enrol it again.",
-    "auth.revoked": "This service point's key has been revoked. Ask the city administrator.",
-    "auth.bad_signature": "The city server refused this service point's signature.",
-    "auth.replay": "A request was refused as a repeat; sync will try again.",
-    "receipt.invalid": "The city server's receipt did not verify. Nothing was marked as sent; "
-                       "tell the city administrator.",
-    "sync.fork": "The city holds different records under the same numbers as this service point "
-                 "(restored from an old backup?). Sync has stopped; ask the city administrator.",
-    "sync.restored": "The city held newer records of this service point; they were brought back.",
-    "sync.rebased": "This service point's records differed from the city's under the same numbers; "
-                    "the city's were taken, ours were added again after them (the originals are kept).",
-    "sync.refused": "The city server refused a record (%(reason)s). Sync has stopped; ask the "
-                    "city administrator.",
-    "sync.clock_flagged": "Records made here carry a date more than a day away from the city server's "
+    "ok": N_("Synced."),
+    "net.unreachable": N_("Cannot reach the city server. Check the network cable or mobile link; "
+                       "work goes on offline and will be sent later."),
+    "net.timeout": N_("The city server did not answer in time. Sync will try again."),
+    "net.cut": N_("The link was cut in the middle of a transfer. Sync will resume where it stopped."),
+    "server.error": N_("The city server had a problem (HTTP %(status)s). Sync will try again."),
+    "server.bad_answer": N_("The city server's answer could not be understood."),
+    "auth.clock_skew": N_("This computer's clock is off by %(minutes)s minutes. Set the date and time, "
+                       "then sync again."),
+    "auth.unknown_key": N_("This service point's key is not enrolled at the city server. Ask the city "
+                        "administrator to enrol it again."),
+    "auth.revoked": N_("This service point's key has been revoked. Ask the city administrator."),
+    "auth.bad_signature": N_("The city server refused this service point's signature."),
+    "auth.replay": N_("A request was refused as a repeat; sync will try again."),
+    "receipt.invalid": N_("The city server's receipt did not verify. Nothing was marked as sent; "
+                       "tell the city administrator."),
+    "sync.fork": N_("The city holds different records under the same numbers as this service point "
+                 "(restored from an old backup?). Sync has stopped; ask the city administrator."),
+    "sync.restored": N_("The city held newer records of this service point; they were brought back."),
+    "sync.rebased": N_("This service point's records differed from the city's under the same numbers; "
+                    "the city's were taken, ours were added again after them (the originals are kept)."),
+    "sync.refused": N_("The city server refused a record (%(reason)s). Sync has stopped; ask the "
+                    "city administrator."),
+    "sync.clock_flagged": N_("Records made here carry a date more than a day away from the city server's "
                           "clock. They were accepted (the city's receipt time counts), but please set "
-                          "this computer's date and time.",
-    "sync.needs_attention": "Sync has failed %(failures)s times in a row. Last problem: %(last)s",
+                          "this computer's date and time."),
+    "sync.needs_attention": N_("Sync has failed %(failures)s times in a row. Last problem: %(last)s"),
+    "auth.wrong_key": N_("This service point signed with another service point's key. Ask the city "
+                         "administrator."),
+    "auth.old_key": N_("This service point signed with a key that has been replaced. Ask the city "
+                       "administrator to check its enrolment."),
 }
 
 
