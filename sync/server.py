@@ -142,7 +142,10 @@ class Routes:
 
     def _backfill(self, db: sqlite_utils.Database, node: str, enrolled: Record) -> None:
         """A node just enrolled: queue what `route` sends it (or everyone) that was stored before it
-        existed (the directory, the catalogue, ...). Rare, so a full scan is fine."""
+        existed (the directory, the catalogue, ...). Rare, so a full scan is fine; done once per
+        node (a projection rebuild replays enrolments and must not rescan)."""
+        if db.conn.execute("SELECT 1 FROM sync_route_marks WHERE node = ? LIMIT 1", (node,)).fetchone():
+            return
         after = 0
         while page := self.store.records_after(after, limit=5000):
             for stored in page:
