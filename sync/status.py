@@ -55,10 +55,6 @@ MESSAGES: dict[str, str] = {
                           "clock. They were accepted (the city's receipt time counts), but please set "
                           "this computer's date and time."),
     "sync.needs_attention": N_("Sync has failed %(failures)s times in a row. Last problem: %(last)s"),
-    "auth.wrong_key": N_("This service point signed with another service point's key. Ask the city "
-                         "administrator."),
-    "auth.old_key": N_("This service point signed with a key that has been replaced. Ask the city "
-                       "administrator to check its enrolment."),
 }
 
 
