@@ -143,9 +143,10 @@ class NodeDesk:
 def window_work(central: Any, number: str, *, finish: bool, pay: bool, rng: random.Random) -> str:
     """Central's window takes a forwarded case over and works it as far as asked (central.runtime.Central)."""
     state = central.fold(number)
-    if state is None or not state.holder or not state.holder.startswith("window:"):
+    target = state.pending_handover if state is not None else None
+    if not target or not target.startswith("window:"):
         return "not_here"
-    window = state.holder.split(":", 1)[1]
+    window = target.split(":", 1)[1]
     staff = "demo-window"
     central.act(number, "case.handover_accepted", window=window, staff=staff)
     state = central.fold(number)
