@@ -186,7 +186,8 @@ def _days_ago(calendar: Any, n: int, rng: random.Random) -> dt.datetime:
         day -= dt.timedelta(days=1)
         if calendar.is_working_day(day):
             n -= 1
-    return dt.datetime.combine(day, dt.time(rng.choice([9, 10, 11, 14, 15, 16]), rng.randrange(60)), CHINA)
+    moment = dt.datetime.combine(day, dt.time(rng.choice([9, 10, 11, 14, 15, 16]), rng.randrange(60)), CHINA)
+    return min(moment, dt.datetime.now(CHINA).replace(microsecond=0))  # today's cases never lie in the future
 
 
 def _sync(folder: Path) -> None:
@@ -340,7 +341,10 @@ def demo(data: Path, seed: int) -> None:
     def on_signal(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt  # SIGTERM stops the demo exactly like Ctrl-C
 
+    # set both explicitly: a shell starting us in the background may have left SIGINT ignored, and
+    # an ignored signal would be inherited by every app process we start
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         if fresh:
             set_up(net, seed=seed, say=lambda m: click.echo(m))

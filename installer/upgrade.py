@@ -41,7 +41,7 @@ class UpgradeReport:
 
     def describe(self) -> str:
         if self.error:
-            return f"upgrade stopped, nothing was changed: {self.error}"
+            return f"upgrade stopped: {self.error}"
         lines = [f"{self.kind}: " + ("tables already current" if not self.changed else "tables upgraded")]
         lines += [f"  {c}: version {a} -> {b}" for c, (a, b) in sorted(self.changed.items())]
         if self.rebuilt:
@@ -93,7 +93,9 @@ def upgrade(data_dir: str | Path, *, backup_to: str | Path | None = None, take_b
         else:
             report.rebuilt = _upgrade_central(app.root, before, had_records)
     except MigrationError as err:
-        report.error = f"{err}. Install the newer version of bianmin that wrote this folder."
+        advice = ("install the newer version of bianmin that wrote this folder" if "newer version" in str(err)
+                  else "tell the developers; the backup taken first is unchanged")
+        report.error = f"{err}; that step was rolled back: {advice}."
         return report
     report.after = versions(app.db)
     report.new_components = [c for c, v in report.after.items() if v and not before.get(c)]
