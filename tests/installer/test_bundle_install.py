@@ -40,7 +40,7 @@ def _clean_env() -> dict[str, str]:
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bundle") / "bianmin-bundle"
     try:
-        build(out, platforms=("linux",), pythons=("3.11", "3.12"), cache=CACHE, make_zip=True)
+        build(out, platforms=("linux", "windows"), pythons=("3.11", "3.12"), cache=CACHE, make_zip=True)
     except BundleError as err:
         if "bianmin wheel" not in str(err) and not any(CACHE.glob("*.whl")):
             pytest.skip(f"no network to the package index and no wheel cache in {CACHE}: {err}")
@@ -55,6 +55,10 @@ def test_bundle_holds_every_wheel_and_the_package_data(bundle: Path) -> None:
         assert any(n.lower().startswith(dist) for n in names), dist
     assert any("cp312" in n and n.startswith("pillow") for n in names)
     assert any("cp311" in n and n.startswith("pillow") for n in names)
+    for python in ("cp311", "cp312"):
+        for tag in ("win_amd64", "manylinux"):
+            assert any(n.startswith("pillow") and python in n and tag in n for n in names), (python, tag)
+    assert any(n.startswith("cryptography") and n.endswith("win_amd64.whl") for n in names)
     with zipfile.ZipFile(bundle / "wheels" / own) as z:
         inside = z.namelist()
     assert any(n.startswith("casework/data/catalogue/") and n.endswith(".toml") for n in inside)

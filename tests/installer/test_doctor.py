@@ -94,8 +94,12 @@ def test_logs_are_json_and_mask_personal_numbers(tmp_path: Path) -> None:
         except ValueError:
             log.exception("oops")
     finally:
-        for handler in logging.getLogger().handlers:
-            handler.flush()
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            if handler.get_name() == "bianmin-ops":
+                handler.flush()
+                root.removeHandler(handler)
+                handler.close()
     text = path.read_text("utf-8")
     for secret in ("32068219800101123X", "13812345678", "91320682MA1XXXXX3L", "320682198001011237"):
         assert secret not in text
@@ -105,3 +109,25 @@ def test_logs_are_json_and_mask_personal_numbers(tmp_path: Path) -> None:
     assert lines[0]["applicant"] == "org 91320682********3L"
     assert lines[1]["level"] == "error" and "320682********1237" in lines[1]["error"]
     assert mask_personal("sha256 " + "a" * 64) == "sha256 " + "a" * 64
+
+
+def test_app_commands_write_the_ops_log_and_doctor_sits_under_node(live_central, enrolled_node) -> None:
+    folder = enrolled_node()
+    runner = CliRunner()
+    try:
+        result = runner.invoke(main, ["node", "sync", "--data", str(folder)])
+        assert result.exit_code == 0, result.output
+        logging.getLogger("bianmin.test").info("sync done for 13812345678")
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        text = (folder / "logs" / "bianmin.log").read_text("utf-8")
+        assert "138****5678" in text and "13812345678" not in text
+    finally:
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            if handler.get_name() == "bianmin-ops":
+                root.removeHandler(handler)
+                handler.close()
+    result = runner.invoke(main, ["node", "doctor", "--data", str(folder), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert "All is well." in result.output
