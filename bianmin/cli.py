@@ -21,6 +21,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "doctor": ("installer.cli:doctor_cmd", "Check a node or central and say what to do."),
     "upgrade": ("installer.cli:upgrade_cmd", "Upgrade a data folder's tables after installing a new version."),
     "enrol": ("installer.cli:enrol_cmd", "Enrol a node from the city's enrolment file (USB stick)."),
+    "enrol-offline": ("installer.cli:enrol_offline", "Enrol a node with no link by files on a USB stick."),
     "bundle": ("installer.cli:bundle_group", "Build the offline installation bundle."),
     "demo": ("bianmin.demo:demo", "Central, a town and two villages on this PC, with history."),
 }

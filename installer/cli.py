@@ -191,3 +191,66 @@ def enrol_cmd(data: Path, path: Path) -> None:
                                    f"({entry.fingerprint}): enrolment set aside in {aside}; call the city")
     if entry.fingerprint:
         click.echo("the fingerprint matches the one in the enrolment file")
+
+
+@click.group("enrol-offline")
+def enrol_offline() -> None:
+    """Enrol a node with no link by files carried on a USB stick (request, answer, finish)."""
+
+
+@enrol_offline.command("request")
+@DATA
+@click.option("--node-id", required=True)
+@click.option("--token", required=True, help="the one-time enrolment token from the city")
+@click.option("--network", default="rugao", show_default=True)
+@click.option("--parent", default="", help="for a village room: its town centre's node id")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False))
+def enrol_offline_request(data: Path, node_id: str, token: str, network: str, parent: str, out: Path) -> None:
+    """At the node: make the key and write the signed enrolment request to carry to the city."""
+    import json
+
+    from installer.enrolfile import EnrolFileError, make_request
+
+    try:
+        request = make_request(data, node_id=node_id, token=token, network=network, parent=parent)
+    except EnrolFileError as err:
+        raise click.ClickException(str(err)) from err
+    out.write_text(json.dumps(request, ensure_ascii=False), "utf-8")
+    click.echo(f"wrote {out}: carry it to a place with a link and run `bianmin enrol-offline answer`")
+
+
+@enrol_offline.command("answer")
+@click.option("--request", "request_path", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--central", "central_url", required=True)
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False))
+def enrol_offline_answer(request_path: Path, central_url: str, out: Path) -> None:
+    """Where there is a link: hand a carried request to central and write its answer to carry back."""
+    import json
+
+    from installer.enrolfile import EnrolFileError, answer_request
+
+    try:
+        answer = answer_request(json.loads(request_path.read_text("utf-8")), central_url)
+    except (EnrolFileError, ValueError) as err:
+        raise click.ClickException(str(err)) from err
+    out.write_text(json.dumps(answer, ensure_ascii=False), "utf-8")
+    click.echo(f"wrote {out}; city key fingerprint: {answer['answer']['central_fingerprint']}")  # type: ignore[index]
+
+
+@enrol_offline.command("finish")
+@DATA
+@click.option("--answer", "answer_path", required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--keep-url", is_flag=True, help="remember central's address (the node may get a link later)")
+def enrol_offline_finish(data: Path, answer_path: Path, keep_url: bool) -> None:
+    """Back at the node: pin the city's key from the carried answer."""
+    import json
+
+    from installer.enrolfile import EnrolFileError, finish
+
+    try:
+        fingerprint = finish(data, json.loads(answer_path.read_text("utf-8")), keep_url=keep_url)
+    except (EnrolFileError, ValueError) as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(f"city key fingerprint: {fingerprint}")
+    click.echo("compare it with the fingerprint the city administrator gives you; if they differ, stop.")
+    click.echo("then: bianmin node bundle-export, carry it, bianmin node bundle-import (staff and catalogue arrive)")
