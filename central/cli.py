@@ -8,6 +8,9 @@ from pathlib import Path
 
 import click
 
+from central.datadir import DataDir
+from sync.audit import audit_command
+
 DATA = click.option("--data", "data", required=True, type=click.Path(file_okay=False, path_type=Path),
                     help="central's data folder")
 
@@ -150,3 +153,12 @@ def doctor(data: Path) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     central(sys.argv[1:])
+
+
+def _audit_paths(data: Path) -> tuple[Path, Path, str]:
+    """Where the auditor export finds central's database, key and network (only central knows)."""
+    folder = DataDir(data)
+    return folder.db, folder.key, folder.config().network
+
+
+central.add_command(audit_command(_audit_paths))

@@ -13,6 +13,7 @@ import threading
 
 from node.config import SYNC_STATE_FILE
 from node.context import Node
+from store import projections
 from sync.client import SyncClient, SyncLoop, SyncReport
 from sync.keys import NodeKey, default_key_path
 from sync.status import SyncStatus
@@ -32,6 +33,8 @@ class NodeSync:
                 node.log, node.config.central_url, key=NodeKey.load(default_key_path(node.db_path)),
                 central_public=node.config.central_public_bytes, state_path=node.data_dir / SYNC_STATE_FILE,
                 blobs=node.blobs, timeout=15.0,
+                # a restored or forked node rebuilds its tables after recovery instead of stopping
+                reset=projections.reset,
             )
 
     def start(self) -> None:

@@ -912,10 +912,18 @@ class LogStore:
             if not 0 <= from_size <= size:
                 from_size = 0
             now = self.clock()
-            return merkle.sign_receipt(
+            receipt = merkle.sign_receipt(
                 self.signer, net=self.network, origin=origin, seq=seq, head=head, time=now, size=size, root=root,
                 checkpoint_time=now, index=index, inclusion=merkle.inclusion_path(index, size, self._hash_of),
                 from_size=from_size, consistency=merkle.consistency_path(from_size, size, self._hash_of))
+            # Central keeps every receipt it issues, so the auditor bundle holds them even when
+            # no node hands its copies in (sync/AUDIT.md).
+            with self.transaction():
+                self.db.conn.execute(
+                    "INSERT INTO receipts (peer, origin, seq, head, size, root, raw, sig, stored_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (origin, receipt.origin, receipt.seq, receipt.head, size, root, receipt.raw, receipt.sig, now))
+            return receipt
 
     # --- integrity ---------------------------------------------------------------------------
 

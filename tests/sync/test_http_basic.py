@@ -99,3 +99,17 @@ def test_routing_sends_only_what_route_says_but_never_a_gap(tmp_path):
             assert node.store.head("C") == c.store.head("C")
     finally:
         c.served.close()
+
+
+def test_central_keeps_every_receipt_it_issues(central, node_factory):
+    """The auditor bundle reads central's receipts table: each issued receipt must be in it,
+    byte for byte the one the node holds."""
+    a = node_factory("V000003")
+    a.store.append("case.received", {"case": "R1"})
+    assert a.client.sync_once().ok
+    a.store.append("case.received", {"case": "R2"})
+    assert a.client.sync_once().ok
+    held = [(r.raw, r.sig) for r in central.store.receipts("V000003")]
+    sent = [(r.raw, r.sig) for r in a.store.receipts("C")]
+    assert len(held) == 2
+    assert held == sent
