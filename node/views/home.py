@@ -35,7 +35,6 @@ def unreceipted_forwards(limit: int = 20) -> list[Any]:
 @roles_required(*NODE_ROLES)
 def index() -> str:
     the_node = node()
-    place = the_node.config.place
     day = today()
     database = db()
     # the node's database holds only its own cases: the maintained tallies answer the counts
@@ -43,9 +42,11 @@ def index() -> str:
     recent = store_cases.list_cases(database, order="received", limit=10, today=day).rows
     todays = [r for r in recent if r.received_date == day.isoformat()]
     waiting = store_cases.list_cases(database, status="waiting_supplement", limit=10, today=day).rows
-    overdue = store_cases.list_cases(database, holder=place, overdue=True, limit=10, today=day).rows
+    # Same scope as the tallies above: every case of this node wherever it is now held, so a
+    # villager's case running late at a city window shows here for the clerk's follow-up call.
+    overdue = store_cases.list_cases(database, overdue=True, limit=10, today=day).rows
     soon_limit = store_cases.due_soon_limit(database, day, 3)
-    due_soon = [r for r in store_cases.list_cases(database, holder=place, overdue=False,
+    due_soon = [r for r in store_cases.list_cases(database, overdue=False,
                                                   due_before=soon_limit + dt.timedelta(days=1), limit=10,
                                                   today=day).rows
                 if r.due_date and r.open]
