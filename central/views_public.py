@@ -1,0 +1,120 @@
+"""The public case-status query (no sign-in): `/status?case=NUMBER`, where the notices' QR codes land.
+
+Anyone holding a notice may ask; to see anything they must also type the last 4 digits of the
+applicant's phone. The answer reveals only the item, the status, the received and due dates and the
+place holding the case: never a name, an ID or the phone. A wrong suffix and an unknown number
+give the SAME neutral message, so the page cannot be used to learn whether a case exists.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from flask import Blueprint, render_template, request
+from flask_babel import gettext
+
+from casework.identity import normalise
+from casework.messages import RuleError
+from casework.numbering import parse_case_number
+from central.pages import place_label, status_name
+from store.cases import find_case_number, get_case_row, get_case_state
+from web.settings import store_db
+
+bp = Blueprint("public", __name__)
+
+MAX_TRIES = 10
+WINDOW_SECONDS = 600
+
+
+class TryLimiter:
+    """At most `limit` tries per client address in a sliding window of `seconds`.
+
+    In memory, per process, on purpose: central runs as one waitress process, the state is worth
+    nothing after a restart (a guesser gains 10 tries per restart, at most 10,000 suffixes to try),
+    and a table would turn every public query into a write on the record database."""
+
+    def __init__(self, limit: int = MAX_TRIES, seconds: float = WINDOW_SECONDS) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        self._tries: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, client: str, now: float | None = None) -> bool:
+        """Count one try for `client`; False when it is over the limit (that try is not counted)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            tries = self._tries.setdefault(client, deque())
+            while tries and tries[0] <= now - self.seconds:
+                tries.popleft()
+            if len(tries) >= self.limit:
+                return False
+            tries.append(now)
+            if len(self._tries) > 10_000:  # forget idle clients so the table cannot grow without end
+                for key in [k for k, v in self._tries.items() if not v or v[-1] <= now - self.seconds]:
+                    del self._tries[key]
+            return True
+
+
+def _limiter() -> TryLimiter:
+    from flask import current_app
+
+    return current_app.extensions.setdefault("public_status_limiter", TryLimiter())
+
+
+def _suffix_matches(phone: Any, suffix: str) -> bool:
+    """The applicant's phone from the case's records ends with `suffix` (4 digits). The projection
+    keeps only a masked phone, whose last 4 digits survive for mobiles but not for other numbers,
+    so the check reads the folded case instead."""
+    if not isinstance(phone, str):
+        return False
+    digits = "".join(c for c in normalise(phone) if c.isdigit())
+    return len(digits) >= 4 and hmac.compare_digest(digits[-4:], suffix)
+
+
+def _lookup(typed: str, suffix: str) -> dict[str, Any] | None:
+    """What the public may see of case `typed`, or None (unknown case or wrong suffix alike)."""
+    db = store_db()
+    number = find_case_number(db, typed)
+    if number is None:
+        return None
+    state = get_case_state(db, number)
+    if state is None or not _suffix_matches(state.applicant.get("phone"), suffix):
+        return None
+    row = get_case_row(db, number)
+    if row is None:
+        return None
+    return {"number": row.number, "item": row.item_name or row.item_code or "", "status": status_name(row.status),
+            "received": row.received_date or "", "due": row.due_date or "",
+            "holder": place_label(row.holder) if row.holder else ""}
+
+
+@bp.route("/status", methods=["GET", "POST"])
+def status() -> tuple[str, int] | str:
+    case = (request.values.get("case") or "").strip()
+    errors: dict[str, str] = {}
+    found = None
+    asked = False
+    code = 200
+    if request.method == "POST":
+        suffix = "".join((request.form.get("phone4") or "").split())
+        if case:
+            try:
+                parse_case_number(case)
+            except RuleError as error:
+                errors["case"] = error.translated(gettext)
+        else:
+            errors["case"] = gettext("Type the case number printed on your notice.")
+        if not (len(suffix) == 4 and suffix.isascii() and suffix.isdigit()):
+            errors["phone4"] = gettext("Type the last 4 digits of the phone number given when applying.")
+        if not errors:
+            if not _limiter().allow(request.remote_addr or "?"):
+                errors["_limit"] = gettext("Too many tries from this device. Please wait 10 minutes and try again.")
+                code = 429
+            else:
+                asked = True
+                found = _lookup(case, suffix)
+    return render_template("public/status.html", case=case, errors=errors, found=found, asked=asked), code
