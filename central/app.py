@@ -87,6 +87,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from central import views_public  # the public status query: no sign-in (issue 7)
 
     app.register_blueprint(views_public.bp)
+    from central import views_reports  # the monthly case report for supervisors (issue 7)
+
+    app.register_blueprint(views_reports.bp)
     app.register_blueprint(case_blueprint(case_source(), roles=CENTRAL_ROLES))  # the page both apps show
     app.register_blueprint(guide_blueprint(catalogue_getter=central.catalogue, tier_getter=lambda: "city",
                                            public=True, intake_endpoint="window.intake"))

@@ -1,0 +1,98 @@
+"""The monthly case report (月度办件报表): per node, department and window, from the `cases` projection.
+
+Every figure is a count over the projection's rows, which are folds of the signed records, so a
+report can always be recomputed from the record log. For month M (``YYYY-MM``):
+
+- received: cases received in M; accepted: accepted in M; finished: finished (办结) in M;
+- on_time_pct: of those finished in M, the share finished on or before their due date (None if none);
+- overdue: finished in M after their due date, plus cases still running whose due date passed before
+  the end of M (or before today, for the current month);
+- returned / refused: cases closed in M as 退件 / 不予受理;
+- fees_fen: net fees (paid minus refunded) of the cases received in M, in fen;
+- satisfaction_pct: of the cases finished in M that were evaluated, the share rated 4 or 5.
+
+The open-case part of `overdue` reads each case's state as it is now, not as it was on the last day
+of M: a past month's figure can drop when a late case is finished afterwards (it then counts in the
+month it finished, as late). Fees count by case, not by day of payment (settlement reconciles days).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from store.db import Database
+
+GROUPS = {"node": "origin", "department": "department", "window": "window"}
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+@dataclass(frozen=True)
+class MonthlyRow:
+    """One line of the monthly report: a node, department or window (`key`), or the total (key "")."""
+
+    key: str
+    received: int = 0
+    accepted: int = 0
+    finished: int = 0
+    on_time: int = 0
+    overdue: int = 0
+    returned: int = 0
+    refused: int = 0
+    fees_fen: int = 0
+    evaluated: int = 0
+    satisfied: int = 0
+
+    @property
+    def on_time_pct(self) -> float | None:
+        return round(100 * self.on_time / self.finished, 1) if self.finished else None
+
+    @property
+    def satisfaction_pct(self) -> float | None:
+        return round(100 * self.satisfied / self.evaluated, 1) if self.evaluated else None
+
+
+def parse_month(text: str) -> tuple[dt.date, dt.date]:
+    """``2026-11`` -> (first day, first day of the next month). ValueError for anything else."""
+    found = _MONTH.match(text.strip())
+    if not found:
+        raise ValueError(text)
+    first = dt.date(int(found.group(1)), int(found.group(2)), 1)
+    nxt = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return first, nxt
+
+
+def monthly(db: Database, month: str, group: str, *, today: dt.date) -> list[MonthlyRow]:
+    """The report's lines grouped by `group` (node, department or window), most received first."""
+    column = GROUPS[group]
+    first, nxt = parse_month(month)
+    as_of = min(nxt, today).isoformat()
+    m = first.isoformat()[:7]
+    sql = f"""
+        SELECT COALESCE({column}, ''),
+          SUM(substr(received_date, 1, 7) = :m),
+          SUM(substr(accepted_at, 1, 7) = :m),
+          SUM(substr(finished_at, 1, 7) = :m),
+          SUM(substr(finished_at, 1, 7) = :m AND NOT late),
+          SUM((substr(finished_at, 1, 7) = :m AND late)
+              OR (running AND finished_at IS NULL AND due_date IS NOT NULL AND due_date < :as_of)),
+          SUM(status = 'returned' AND substr(closed_at, 1, 7) = :m),
+          SUM(status = 'refused' AND substr(closed_at, 1, 7) = :m),
+          SUM(CASE WHEN substr(received_date, 1, 7) = :m THEN paid_fen - refunded_fen ELSE 0 END),
+          SUM(substr(finished_at, 1, 7) = :m AND evaluation_level IS NOT NULL),
+          SUM(substr(finished_at, 1, 7) = :m AND evaluation_level >= 4)
+        FROM cases
+        WHERE substr(received_date, 1, 7) = :m OR substr(accepted_at, 1, 7) = :m
+           OR substr(finished_at, 1, 7) = :m OR substr(closed_at, 1, 7) = :m
+           OR (running AND finished_at IS NULL AND due_date < :as_of)
+        GROUP BY 1"""
+    rows = [MonthlyRow(str(r[0]), *(int(v or 0) for v in r[1:]))
+            for r in db.execute(sql, {"m": m, "as_of": as_of}).fetchall()]
+    return sorted(rows, key=lambda r: (-r.received, r.key))
+
+
+def total(rows: list[MonthlyRow]) -> MonthlyRow:
+    """The sum of report lines (the whole city when the lines are one grouping)."""
+    names = [f for f in MonthlyRow.__dataclass_fields__ if f != "key"]
+    return MonthlyRow("", *(sum(getattr(r, f) for r in rows) for f in names))
