@@ -39,6 +39,7 @@ NAV = [
     web.NavEntry("settlement.index", _l("Settlement centre"), roles=("cashier",), active_prefixes=("settlement.",)),
     web.NavEntry("supervision.board", _l("Supervision"), roles=("supervisor", "inspector", "admin"),
                  active_prefixes=("supervision.",)),
+    web.NavEntry("reports.monthly", _l("Monthly report"), roles=("supervisor", "admin"), active_prefixes=("reports.",)),
     web.NavEntry("admin.index", _l("Administration"), roles=("admin",), active_prefixes=("admin.",)),
     web.NavEntry("guide.index", _l("Service guide"), active_prefixes=("guide.",)),
 ]

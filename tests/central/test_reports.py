@@ -119,3 +119,27 @@ def test_monthly_page_tables_chart_and_xlsx(history, app, page, central_url, art
     page.goto(f"{central_url}/reports/monthly?month=2026-11")
     assert page.locator("svg.bar-chart rect").count() >= 1
     page.screenshot(path=str(artifacts / "monthly.png"), full_page=True)
+
+
+def test_fees_collected_count_what_the_settlement_centre_took(history, app):
+    from centralkit import Clerk
+
+    from central import settlement_store
+
+    central, bdc_window = history
+    wang = Clerk(app, "wang")
+    assert wang.post("/window/choose", {"window": "W06"}).status_code == 302
+    item = central.catalogue().item("GA005")
+    response = wang.post("/window/intake?item=GA005", {
+        "applicant_type": "person", "name": "王小明", "id_number": "11010519491231002X", "phone": "13812345678",
+        "materials": [m.name for m in item.materials], "card": ""})
+    number = response.headers["Location"].rsplit("/", 1)[1]
+    assert wang.post(f"/window/case/{number}/fees", {"use_F0203": "1"}).status_code == 302
+    notice = settlement_store.notices_of_case(central.log.db, number)[0]
+    assert Clerk(app, "qian").post(f"/settlement/notice/{notice.assessment}/pay", {"method": "cash"}).status_code == 302
+    fee = central.catalogue().fee("F0203").assess()
+    assert fee > 0
+    with central.log._lock:
+        rows = {r.key: r for r in reports.monthly(central.log.db, "2026-11", "window", today=dt.date(2026, 11, 25))}
+    assert rows[item.window].fees_fen == fee and rows[item.window].received == 1
+    assert rows[bdc_window].fees_fen == 0
