@@ -4,6 +4,9 @@
              them into web/translations/zh/LC_MESSAGES/messages.po (new ones empty, gone ones
              dropped); then translate the empty ones in the .po
     compile  write messages.mo from messages.po (both are committed: apps never compile at start)
+    fill F   update, then take the Chinese of every msgid in the .po fragment F (msgid/msgstr
+             pairs), then compile: one step, under a file lock, so that several people (or
+             agents) working in one checkout never overwrite each other's translations
     check    list msgids without a Chinese translation, and whether the .mo is stale; exit 1 if so
 
 The same code backs the tests (tests/web/test_web_translations.py).
@@ -11,16 +14,18 @@ The same code backs the tests (tests/web/test_web_translations.py).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from babel.messages.catalog import Catalog
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -84,13 +89,57 @@ def update() -> None:
         )
 
 
+@contextlib.contextmanager
+def locked() -> Any:
+    """Hold an exclusive lock on the catalogue while it is read, merged and written."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: one person at a time is the rule there
+        yield
+        return
+    with (TRANSLATIONS / ".lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def fill(fragment: Path) -> list[str]:
+    """Update the catalogue, copy the translations of `fragment` into it, compile; the msgids of the
+    fragment that no code marks (so were not merged) are returned."""
+    with fragment.open("rb") as f:
+        given = {m.id: m.string for m in read_po(f, locale="zh") if m.id and m.string}
+    with locked():
+        update()
+        with PO.open("rb") as f:
+            catalog = read_po(f, locale="zh")
+        unused = [k if isinstance(k, str) else k[0] for k in given if k not in catalog]
+        for message in catalog:
+            if message.id in given:
+                message.string = given[message.id]
+                message.flags.discard("fuzzy")
+        buffer = io.BytesIO()
+        write_po(buffer, catalog, width=0, omit_header=False)
+        PO.write_bytes(buffer.getvalue())
+        MO.write_bytes(compiled())
+    return unused
+
+
 def main(argv: list[str]) -> int:
     what = argv[0] if argv else ""
-    if what == "update":
-        update()
+    if what == "fill" and len(argv) == 2:
+        unused = fill(Path(argv[1]))
+        for msgid in unused:
+            print(f"not marked in any code (dropped): {msgid}")
+        print(f"filled {PO.relative_to(ROOT)}; untranslated: {len(untranslated())}")
+    elif what == "update":
+        with locked():
+            update()
         print(f"updated {PO.relative_to(ROOT)}; untranslated: {len(untranslated())}")
     elif what == "compile":
-        MO.write_bytes(compiled())
+        with locked():
+            MO.write_bytes(compiled())
         print(f"wrote {MO.relative_to(ROOT)}")
     elif what == "check":
         missing = untranslated()
