@@ -27,10 +27,21 @@ from store.db import open_db
 from sync.blobs import BlobStore
 from sync.server import create_sync_blueprint
 from web.auth import current_staff, login_required
-from web.casepage import case_blueprint
+from web.casepage import CaseRoles, case_blueprint
 from web.guide import guide_blueprint
 
 CENTRAL_ROLES = ("window_clerk", "card_clerk", "cashier", "supervisor", "inspector", "admin")
+_CLERKS = ("window_clerk", "card_clerk")
+# The shared case page at central, by docs/permissions.md: the same people as the window workstation's
+# case page. An administrator manages accounts and reads no case; a supervisor acts as the centre
+# (notes, settling conflicts, a paper rating); only a clerk's screen is the applicant's rating screen.
+CASE_ROLES = CaseRoles(
+    read=(*_CLERKS, "cashier", "supervisor", "inspector"),
+    act=(*_CLERKS, "supervisor"),
+    notice=(*_CLERKS, "cashier", "supervisor"),
+    scan=(*_CLERKS, "supervisor", "inspector"),
+    evaluate=_CLERKS,
+)
 
 NAV = [
     web.NavEntry("window.queue", _l("Window"), roles=("window_clerk", "card_clerk"),
@@ -91,7 +102,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from central import views_reports  # the monthly case report for supervisors (issue 7)
 
     app.register_blueprint(views_reports.bp)
-    app.register_blueprint(case_blueprint(case_source(), roles=CENTRAL_ROLES))  # the page both apps show
+    app.register_blueprint(case_blueprint(case_source(), roles=CASE_ROLES))  # the page both apps show
     app.register_blueprint(guide_blueprint(catalogue_getter=central.catalogue, tier_getter=lambda: "city",
                                            public=True, intake_endpoint="window.intake"))
 

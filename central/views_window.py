@@ -101,7 +101,7 @@ def queue() -> str:
 
 
 @bp.get("/find")
-@roles_required(*CLERKS, "supervisor", "cashier")
+@roles_required(*CLERKS, "supervisor", "inspector", "cashier")
 def find() -> Response:
     """A case number or a service-card number typed (or scanned) at any window brings it up."""
     text = request.args.get("q", "")

@@ -24,10 +24,10 @@ import web
 from node.cases_source import node_case_source
 from node.context import Node
 from node.syncing import NodeSync
+from node.views.common import CLERK_ROLES, NODE_ROLES
 from web.casepage import case_blueprint
 from web.guide import guide_blueprint
 
-NODE_ROLES = ("village_clerk", "town_clerk", "node_admin")
 KEY = "bianmin_node"
 
 
@@ -56,8 +56,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         place_name=settings.name,
         nav=[
             web.NavEntry("home.index", _l("Home"), roles=NODE_ROLES),
-            web.NavEntry("intake.start", _l("New application"), roles=NODE_ROLES, active_prefixes=("intake.",)),
-            web.NavEntry("cases.index", _l("Cases"), roles=NODE_ROLES, active_prefixes=("cases.", "case.")),
+            web.NavEntry("intake.start", _l("New application"), roles=CLERK_ROLES, active_prefixes=("intake.",)),
+            web.NavEntry("cases.index", _l("Cases"), roles=CLERK_ROLES, active_prefixes=("cases.", "case.")),
             web.NavEntry("guide.index", _l("Service guide"), roles=NODE_ROLES, active_prefixes=("guide.",)),
             web.NavEntry("syncpage.index", _l("Sync"), roles=NODE_ROLES, active_prefixes=("syncpage.",)),
         ],
@@ -81,7 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         public=False,
         intake_endpoint="intake.form",
     ))
-    app.register_blueprint(case_blueprint(node_case_source(the_node, db_getter), roles=NODE_ROLES))
+    app.register_blueprint(case_blueprint(node_case_source(the_node, db_getter), roles=CLERK_ROLES))
 
     app.extensions["bianmin_node_sync"] = NodeSync(the_node, interval=float(cfg.get("SYNC_INTERVAL", 60)))
     if cfg.get("SYNC_LOOP"):

@@ -161,11 +161,40 @@ def place_label(place: str, names: Mapping[str, str], catalogue: Any) -> str:
     return casework_notices.place_name(place, names=names, catalogue=catalogue)
 
 
-def case_blueprint(source: CaseSource, *, roles: Sequence[str], name: str = "case",
+@dataclass(frozen=True)
+class CaseRoles:
+    """Who may do what on the case pages. Each app writes it once, from its permission table
+    (docs/permissions.md), because the page is the same code at a village and at a city window
+    while the people differ: a cashier reads a case to take its fee but never acts on it, an
+    inspector reads scans to check a case but never prints a notice with the applicant's data, an
+    administrator manages accounts and reads no case at all."""
+
+    read: tuple[str, ...]
+    act: tuple[str, ...]
+    notice: tuple[str, ...]
+    scan: tuple[str, ...]
+    evaluate: tuple[str, ...]
+
+    @classmethod
+    def every(cls, roles: Sequence[str]) -> CaseRoles:
+        """The same roles for every page (a test app)."""
+        return cls(*(tuple(roles),) * 5)
+
+
+def case_blueprint(source: CaseSource, *, roles: Sequence[str] | CaseRoles, name: str = "case",
                    url_prefix: str = "/case") -> Blueprint:
-    """The case pages as a blueprint; every page needs one of `roles`."""
+    """The case pages as a blueprint; each page needs one of the roles `roles` gives it."""
     bp = Blueprint(name, __name__, url_prefix=url_prefix)
-    guard = roles_required(*roles)
+    allowed = roles if isinstance(roles, CaseRoles) else CaseRoles.every(roles)
+    guard = roles_required(*allowed.read)
+    act_guard = roles_required(*allowed.act)
+    notice_guard = roles_required(*allowed.notice)
+    scan_guard = roles_required(*allowed.scan)
+    evaluate_guard = roles_required(*allowed.evaluate)
+
+    def may(which: tuple[str, ...]) -> bool:
+        staff = current_staff()
+        return bool(staff and staff.has_role(*which))
 
     def load(number: str) -> LoadedCase:
         loaded = source.load(number)
@@ -183,7 +212,7 @@ def case_blueprint(source: CaseSource, *, roles: Sequence[str], name: str = "cas
         loaded = load(number)
         state = loaded.state
         place = source.place()
-        actions = offered(state, place, allowed_actions(state, place))
+        actions = offered(state, place, allowed_actions(state, place)) if may(allowed.act) else []
         names = source.place_names()
         catalogue = source.catalogue()
         ctx = context(state)
@@ -202,6 +231,7 @@ def case_blueprint(source: CaseSource, *, roles: Sequence[str], name: str = "cas
             values=request.form if request.method == "POST" else {}, open_action=open_action,
             due_preview=due_preview, bp=name, list_endpoint=source.list_endpoint,
             Status=Status, conflicts=[(c, c.translated(gettext)) for c in state.conflicts],
+            may_notice=may(allowed.notice), may_scan=may(allowed.scan), may_evaluate=may(allowed.evaluate),
         ), status
 
     @bp.get("/<number>")
@@ -210,7 +240,7 @@ def case_blueprint(source: CaseSource, *, roles: Sequence[str], name: str = "cas
         return page(number)[0]
 
     @bp.post("/<number>/act/<action>")
-    @guard
+    @act_guard
     def act(number: str, action: str) -> Any:
         loaded = load(number)
         state = loaded.state
@@ -233,7 +263,7 @@ def case_blueprint(source: CaseSource, *, roles: Sequence[str], name: str = "cas
         return redirect(url_for(f"{name}.show", number=number))
 
     @bp.get("/<number>/notice/<kind>")
-    @guard
+    @notice_guard
     def notice(number: str, kind: str) -> Any:
         loaded = load(number)
         try:
@@ -247,7 +277,7 @@ def case_blueprint(source: CaseSource, *, roles: Sequence[str], name: str = "cas
         return render_notice(content, back_url=url_for(f"{name}.show", number=number))
 
     @bp.get("/<number>/scan/<sha256>")
-    @guard
+    @scan_guard
     def scan(number: str, sha256: str) -> Any:
         loaded = load(number)
         if not any(s.get("sha256") == sha256 for s in loaded.state.material_scans):
@@ -263,7 +293,7 @@ def case_blueprint(source: CaseSource, *, roles: Sequence[str], name: str = "cas
         return Response(data, mimetype=mimetype, headers={"Cache-Control": "no-store"})
 
     @bp.route("/<number>/evaluate", methods=["GET", "POST"])
-    @guard
+    @evaluate_guard
     def evaluate(number: str) -> Any:
         loaded = load(number)
         errors: Mapping[str, str] = {}

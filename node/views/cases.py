@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from node.views.common import NODE_ROLES, db, node, today
+from node.views.common import CLERK_ROLES, db, node, today
 from store import cases as store_cases
 from web.auth import roles_required
 from web.casepage import STATUS_NAMES, status_name
@@ -17,7 +17,7 @@ FILTERS = ("all", "open", "mine", "waiting_supplement", "forwarded", "overdue", 
 
 
 @bp.get("/")
-@roles_required(*NODE_ROLES)
+@roles_required(*CLERK_ROLES)
 def index() -> Any:
     place = node().config.place
     database = db()

@@ -12,6 +12,10 @@ from node.context import Node
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
 NODE_ROLES = ("village_clerk", "town_clerk", "node_admin")
+# Who takes in and works on cases (and so reads applicants' data). A site administrator alone keeps
+# the node running (sync, USB bundles, the home page's sync box); in a one-person village room the
+# clerk's account holds both roles.
+CLERK_ROLES = ("village_clerk", "town_clerk")
 
 
 def node() -> Node:

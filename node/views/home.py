@@ -7,10 +7,10 @@ from typing import Any
 
 from flask import Blueprint, render_template
 
-from node.views.common import NODE_ROLES, db, node, sync, today
+from node.views.common import CLERK_ROLES, NODE_ROLES, db, node, sync, today
 from node.views.syncpage import describe_error
 from store import cases as store_cases
-from web.auth import roles_required
+from web.auth import current_staff, roles_required
 from web.casepage import status_name
 
 bp = Blueprint("home", __name__)
@@ -37,6 +37,14 @@ def index() -> str:
     the_node = node()
     day = today()
     database = db()
+    status = sync().status()
+    staff = current_staff()
+    if staff is None or not staff.has_role(*CLERK_ROLES):
+        # a site administrator keeps the node running and reads no applicant's case
+        return render_template(
+            "node/home.html", clerk=False, status=status, has_client=sync().client is not None,
+            sync_error=describe_error(status.error_code, status.error_params),
+            catalogue_missing=the_node.catalogue(database) is None)
     # the node's database holds only its own cases: the maintained tallies answer the counts
     counts = store_cases.board_counts(database, today=day)
     recent = store_cases.list_cases(database, order="received", limit=10, today=day).rows
@@ -50,9 +58,8 @@ def index() -> str:
                                                   due_before=soon_limit + dt.timedelta(days=1), limit=10,
                                                   today=day).rows
                 if r.due_date and r.open]
-    status = sync().status()
     return render_template(
-        "node/home.html", counts=counts, recent=recent, todays=todays, waiting=waiting, overdue=overdue,
+        "node/home.html", clerk=True, counts=counts, recent=recent, todays=todays, waiting=waiting, overdue=overdue,
         due_soon=due_soon, forwards=unreceipted_forwards(), status=status,
         sync_error=describe_error(status.error_code, status.error_params),
         has_client=sync().client is not None, status_name=status_name,

@@ -32,7 +32,7 @@ from casework.catalogue import ServiceItem
 from casework.identity import normalise_text, parse_credit_code, parse_mobile, parse_resident_id
 from casework.messages import RuleError
 from node.cases_source import forward_targets, save_upload
-from node.views.common import NODE_ROLES, db, node, now
+from node.views.common import CLERK_ROLES, db, node, now
 from store.counters import next_case_number
 from sync.canonical import nfc
 from web.auth import current_staff, roles_required
@@ -55,7 +55,7 @@ def decides_here(item: ServiceItem | dict[str, Any]) -> bool:
 
 
 @bp.get("/")
-@roles_required(*NODE_ROLES)
+@roles_required(*CLERK_ROLES)
 def start() -> str:
     cat = _catalogue()
     tier = node().config.case_tier
@@ -84,7 +84,7 @@ def _form_page(item: ServiceItem, values: Any, errors: dict[str, str], kept: dic
 
 
 @bp.get("/new")
-@roles_required(*NODE_ROLES)
+@roles_required(*CLERK_ROLES)
 def form() -> Any:
     code = request.args.get("item", "")
     if not code:
@@ -200,7 +200,7 @@ class _Builder:
 
 
 @bp.post("/new")
-@roles_required(*NODE_ROLES)
+@roles_required(*CLERK_ROLES)
 def submit() -> Any:
     item = _item_or_404(request.form.get("item", ""))
     errors: dict[str, str] = {}
@@ -295,7 +295,7 @@ def _targets_for(item: ServiceItem) -> list[tuple[str, str]]:
 
 
 @bp.get("/done/<number>")
-@roles_required(*NODE_ROLES)
+@roles_required(*CLERK_ROLES)
 def done(number: str) -> str:
     outcome = request.args.get("outcome", "")
     notice = request.args.get("notice", "receipt")
