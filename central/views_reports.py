@@ -11,8 +11,8 @@ from flask_babel import gettext
 from openpyxl import Workbook
 from werkzeug.wrappers import Response
 
-from central import reports
 from central.pages import central_of, place_label
+from store import reports
 from web.auth import roles_required
 from web.charts import bar_chart
 from web.settings import store_db

@@ -8,7 +8,7 @@ import pytest
 from centralkit import CHINA
 
 from casework.cases import item_snapshot
-from central import reports
+from store import reports
 
 
 def _at(clock, day: int, month: int = 11) -> None:

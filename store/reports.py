@@ -1,4 +1,9 @@
-"""The monthly case report (月度办件报表): per node, department and window, from the `cases` projection.
+"""The monthly case report (月度办件报表): per node, department, window or item, from the `cases` projection.
+
+Both apps hold the same `cases` projection (store.cases), so this one module answers central's
+city-wide report and a service point's own report (`node=`) with the same definitions: a
+sub-centre's submitted figures and central's recomputation of them can only differ when the two
+hold different records, which is what central's check of submitted reports looks for.
 
 Every figure is a count over the projection's rows, which are folds of the signed records, so a
 report can always be recomputed from the record log. For month M (``YYYY-MM``):
@@ -11,6 +16,9 @@ report can always be recomputed from the record log. For month M (``YYYY-MM``):
 - fees_fen: net fees (paid minus refunded) of the cases received in M, in fen;
 - satisfaction_pct: of the cases finished in M that were evaluated, the share rated 4 or 5.
 
+"node" means the service point that received the case (the `origin` column: a case a village
+forwarded to its town counts in the village's report, wherever it was finished).
+
 The open-case part of `overdue` reads each case's state as it is now, not as it was on the last day
 of M: a past month's figure can drop when a late case is finished afterwards (it then counts in the
 month it finished, as late). Fees count by case, not by day of payment (settlement reconciles days).
@@ -19,18 +27,19 @@ month it finished, as late). Fees count by case, not by day of payment (settleme
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
+from casework.monthly_report import FIGURES
+from casework.monthly_report import parse_month as parse_month
 from store.db import Database
 
-GROUPS = {"node": "origin", "department": "department", "window": "window"}
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+GROUPS = {"node": "origin", "department": "department", "window": "window", "item": "item_code"}
 
 
 @dataclass(frozen=True)
 class MonthlyRow:
-    """One line of the monthly report: a node, department or window (`key`), or the total (key "")."""
+    """One line of the monthly report: a node, department, window or item (`key`), or the total (key "").
+    Its fields after `key` are casework.monthly_report.FIGURES, in that order."""
 
     key: str
     received: int = 0
@@ -52,23 +61,23 @@ class MonthlyRow:
     def satisfaction_pct(self) -> float | None:
         return round(100 * self.satisfied / self.evaluated, 1) if self.evaluated else None
 
+    def figures(self) -> dict[str, int]:
+        """The row as a report record's `figures` (whole numbers, money in fen)."""
+        return {name: int(getattr(self, name)) for name in FIGURES}
 
-def parse_month(text: str) -> tuple[dt.date, dt.date]:
-    """``2026-11`` -> (first day, first day of the next month). ValueError for anything else."""
-    found = _MONTH.match(text.strip())
-    if not found:
-        raise ValueError(text)
-    first = dt.date(int(found.group(1)), int(found.group(2)), 1)
-    nxt = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return first, nxt
+    @classmethod
+    def from_figures(cls, key: str, figures: dict[str, int]) -> MonthlyRow:
+        return cls(key, *(int(figures.get(name) or 0) for name in FIGURES))
 
 
-def monthly(db: Database, month: str, group: str, *, today: dt.date) -> list[MonthlyRow]:
-    """The report's lines grouped by `group` (node, department or window), most received first."""
+def monthly(db: Database, month: str, group: str, *, today: dt.date, node: str | None = None) -> list[MonthlyRow]:
+    """The report's lines grouped by `group` (node, department, window or item), most received first;
+    only the cases received at `node` when it is given."""
     column = GROUPS[group]
     first, nxt = parse_month(month)
     as_of = min(nxt, today).isoformat()
     m = first.isoformat()[:7]
+    only = " AND origin = :node" if node is not None else ""
     sql = f"""
         SELECT COALESCE({column}, ''),
           SUM(substr(received_date, 1, 7) = :m),
@@ -83,16 +92,21 @@ def monthly(db: Database, month: str, group: str, *, today: dt.date) -> list[Mon
           SUM(substr(finished_at, 1, 7) = :m AND evaluation_level IS NOT NULL),
           SUM(substr(finished_at, 1, 7) = :m AND evaluation_level >= 4)
         FROM cases
-        WHERE substr(received_date, 1, 7) = :m OR substr(accepted_at, 1, 7) = :m
+        WHERE (substr(received_date, 1, 7) = :m OR substr(accepted_at, 1, 7) = :m
            OR substr(finished_at, 1, 7) = :m OR substr(closed_at, 1, 7) = :m
-           OR (running AND finished_at IS NULL AND due_date < :as_of)
+           OR (running AND finished_at IS NULL AND due_date < :as_of)){only}
         GROUP BY 1"""
     rows = [MonthlyRow(str(r[0]), *(int(v or 0) for v in r[1:]))
-            for r in db.execute(sql, {"m": m, "as_of": as_of}).fetchall()]
+            for r in db.execute(sql, {"m": m, "as_of": as_of, "node": node}).fetchall()]
     return sorted(rows, key=lambda r: (-r.received, r.key))
 
 
 def total(rows: list[MonthlyRow]) -> MonthlyRow:
     """The sum of report lines (the whole city when the lines are one grouping)."""
-    names = [f for f in MonthlyRow.__dataclass_fields__ if f != "key"]
-    return MonthlyRow("", *(sum(getattr(r, f) for r in rows) for f in names))
+    return MonthlyRow("", *(sum(getattr(r, f) for r in rows) for f in FIGURES))
+
+
+def node_month(db: Database, node: str, month: str, *, today: dt.date) -> MonthlyRow:
+    """One service point's figures for `month` (its line of the by-node report; zeros if none)."""
+    rows = monthly(db, month, "node", today=today, node=node)
+    return next((r for r in rows if r.key == node), MonthlyRow(node))
