@@ -311,6 +311,7 @@ def _item(data: dict[str, Any], window: Window, centre: Centre) -> ServiceItem:
         place=data["place"] or f"{centre.name}{window.place}",
         hours=data["hours"] or window.hours or centre.hours,
         result=data["result"], form=data["form"], keywords=tuple(data["keywords"]),
+        applicant=data["applicant"],
     )
 
 

@@ -19,6 +19,7 @@ TIER_ORDER = {"village": 0, "town": 1, "city": 2}
 TIER_LABELS = {"village": "村（社区）便民服务室", "town": "镇（区）便民服务中心", "city": "市行政服务中心"}
 KIND_LABELS = {"immediate": "即办件", "promised": "承诺件", "joint": "联办件", "reported": "上报件"}
 FORM_LABELS = {"original": "原件", "copy": "复印件", "original_and_copy": "原件及复印件"}
+APPLICANT_LABELS = {"person": "个人", "organisation": "单位", "any": "个人或单位"}
 WINDOW_KIND_LABELS = {"department": "部门窗口", "combined": "综合窗口", "card": "一卡通服务窗口",
                       "settlement": "结算中心"}
 
@@ -114,6 +115,7 @@ class ServiceItem:
     result: str = ""
     form: str = ""
     keywords: tuple[str, ...] = ()
+    applicant: str = "any"  # person | organisation | any: which applicant block its application form prints
 
     @property
     def kind_label(self) -> str:

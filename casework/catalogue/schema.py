@@ -17,6 +17,7 @@ from typing import Any
 TIERS = ("village", "town", "city")
 KINDS = ("immediate", "promised", "joint", "reported")
 FORMS = ("original", "copy", "original_and_copy")
+APPLICANTS = ("person", "organisation", "any")
 DEPARTMENT_KINDS = ("government", "utility")
 WINDOW_KINDS = ("department", "combined", "card", "settlement")
 
@@ -225,6 +226,7 @@ ITEM = (
     Field("result", "str", required=False),
     Field("form", "str", required=False),
     Field("keywords", "strs", required=False),
+    Field("applicant", "str", required=False, default="any", choices=APPLICANTS),
 )
 
 # In the published dict every item names its department (in the files, the file name does).
