@@ -11,6 +11,7 @@ The node works with the city unreachable: nothing here needs the network. The sy
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,14 @@ from node.config import BLOBS_DIR, DB_FILE, SYNC_STATE_FILE, NodeConfig, read_co
 from store import calendar as store_calendar
 from store import catalogue as store_catalogue
 from store import projections
+from sync.blobcrypt import DataKey, default_data_key_path
 from sync.blobs import BlobStore
 from sync.envelope import Record
 from sync.keys import NodeKey, default_key_path
 from sync.logstore import LogStore
 from sync.status import StateFile, SyncStatus, snapshot
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -47,7 +51,7 @@ class Node:
         log = LogStore.open(db_path, network=config.network, origin=config.node_id, signer=key,
                             central_public=config.central_public_bytes)
         projections.register_all(log)  # creates or upgrades every projection's tables
-        blobs = BlobStore(folder / BLOBS_DIR)
+        blobs = open_blobs(folder)
         return cls(folder, config, log, blobs, StateFile(folder / SYNC_STATE_FILE))
 
     @property
@@ -96,6 +100,22 @@ class Node:
             if first:
                 oldest = _epoch(first[0].time)
         return snapshot(self.state_file.load(), pending=pending, oldest_unsent=oldest)
+
+
+def open_blobs(folder: Path) -> BlobStore:
+    """The node's scans, encrypted at rest under its data key (`scans.key`, made on first use; see
+    sync/blobcrypt.py). Plain files left from an older version are encrypted here, once, so simply
+    starting the new version protects them (`bianmin upgrade` does the same and reports it)."""
+    key, created = DataKey.load_or_create(default_data_key_path(folder / DB_FILE))
+    blobs = BlobStore(folder / BLOBS_DIR, cipher=key)
+    if created and blobs.unreadable():
+        log.warning("a new scan key was made although scans are held here: those written under the old key "
+                    "cannot be read; they are fetched again from the city where it holds them")
+    if blobs.encryption_pending():
+        done = blobs.encrypt_existing()
+        if done:
+            log.info("scans encrypted at rest: %s files", done)
+    return blobs
 
 
 def _epoch(iso: str) -> float | None:
