@@ -51,6 +51,8 @@ NAV = [
     web.NavEntry("supervision.board", _l("Supervision"), roles=("supervisor", "inspector", "admin"),
                  active_prefixes=("supervision.",)),
     web.NavEntry("reports.monthly", _l("Monthly report"), roles=("supervisor", "admin"), active_prefixes=("reports.",)),
+    web.NavEntry("assessment.index", _l("Assessment"), roles=("supervisor", "inspector", "admin"),
+                 active_prefixes=("assessment.", "awards.")),
     web.NavEntry("admin.index", _l("Administration"), roles=("admin",), active_prefixes=("admin.",)),
     web.NavEntry("guide.index", _l("Service guide"), active_prefixes=("guide.",)),
 ]
@@ -102,6 +104,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from central import views_reports  # the monthly case report for supervisors (issue 7)
 
     app.register_blueprint(views_reports.bp)
+    from central import (  # sub-centre assessment, awards (issue 7)
+        views_assessment,
+        views_awards,
+        views_bulletin,
+    )
+
+    for module in (views_assessment, views_awards, views_bulletin):
+        app.register_blueprint(module.bp)
     app.register_blueprint(case_blueprint(case_source(), roles=CASE_ROLES))  # the page both apps show
     app.register_blueprint(guide_blueprint(catalogue_getter=central.catalogue, tier_getter=lambda: "city",
                                            public=True, intake_endpoint="window.intake"))

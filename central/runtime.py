@@ -29,7 +29,14 @@ from casework.case_state import CaseState, Status
 from casework.cases import Event, check_event, fold, new_event_body
 from casework.catalogue import Catalogue
 from casework.identity import mask_name
-from central import board_store, card_store, settlement_store, sms_store
+from central import (
+    assessment_store,
+    awards_store,
+    board_store,
+    card_store,
+    settlement_store,
+    sms_store,
+)
 from central.config import CentralConfig
 from central.datadir import DataDir
 from store import calendar as store_calendar
@@ -68,6 +75,8 @@ def ensure_schemas(db: Database) -> None:
     settlement_store.ensure_schema(db)
     card_store.ensure_schema(db)
     sms_store.ensure_schema(db)
+    assessment_store.ensure_schema(db)
+    awards_store.ensure_schema(db)
 
 
 class Central:
@@ -200,6 +209,8 @@ class Central:
 
     def _project(self, db: Database, record: Record) -> None:
         kind = record.kind
+        assessment_store.project(db, record)  # assessment.*, case fees, fee cards (never raises)
+        awards_store.project(db, record)  # awards.* (never raises)
         if kind.startswith(PREFIX):
             case = record.body.get("case") if isinstance(record.body, dict) else None
             if isinstance(case, str) and case and len(case) <= 64:
@@ -305,4 +316,6 @@ class Central:
             board_store.reset(db)
             settlement_store.reset(db)
             card_store.reset(db)
+            assessment_store.reset(db)
+            awards_store.reset(db)
         return projections.rebuild(self.log, also_reset=reset)
