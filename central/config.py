@@ -29,6 +29,9 @@ class CentralConfig:
     """Working days after the due date before an overdue case gets a red card (yellow at expiry)."""
     due_soon_days: int = 2
     """Working days before the due date at which the board shows a case in yellow."""
+    monthly_report_due_workday: int = 5
+    """A month's report from a service point is due by this working day of the following month
+    (1-15), judged by central's receipt time (central.report_submissions)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

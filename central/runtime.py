@@ -34,6 +34,7 @@ from central import (
     awards_store,
     board_store,
     card_store,
+    report_submissions,
     settlement_store,
     sms_store,
 )
@@ -75,6 +76,7 @@ def ensure_schemas(db: Database) -> None:
     settlement_store.ensure_schema(db)
     card_store.ensure_schema(db)
     sms_store.ensure_schema(db)
+    report_submissions.ensure_schema(db)
     assessment_store.ensure_schema(db)
     awards_store.ensure_schema(db)
 
@@ -94,6 +96,8 @@ class Central:
         self._cache: dict[str, tuple[str, Any]] = {}
         self._closers: list[Callable[[], None]] = []
         self.log.register_projector(self._project)
+        with self.log.transaction() as db:  # late_or_missing judges by the same due day as the pages
+            report_submissions.configure(db, self.config.monthly_report_due_workday)
 
     def on_close(self, fn: Callable[[], None]) -> None:
         """Run `fn` when this Central closes (the app's background threads stop with it)."""
@@ -221,6 +225,8 @@ class Central:
                     # never stall sync on a record the board cannot show: the fold keeps it as a conflict
                     log.warning("case %s: record %s not projected on the board (%s)", case, record.id[:12],
                                 type(exc).__name__)
+        elif kind == report_submissions.KIND:
+            report_submissions.project(db, record)  # signed by nodes: counts only for the node it names
         elif record.origin != "C":
             return  # central's own kinds count only when central signed them
         elif kind == "card.registered":
@@ -316,6 +322,7 @@ class Central:
             board_store.reset(db)
             settlement_store.reset(db)
             card_store.reset(db)
+            report_submissions.reset(db)
             assessment_store.reset(db)
             awards_store.reset(db)
         return projections.rebuild(self.log, also_reset=reset)

@@ -2,7 +2,8 @@
 
 Pages (blueprints): home (today's work and sync), the service guide (web.guide), intake (taking in
 an application), cases (list and search), the case page with its actions and notices
-(web.casepage, shared with central), sync (status and "sync now"). Every page needs a signed-in
+(web.casepage, shared with central), sync (status and "sync now"), the monthly case report
+(signed and sent to the centre). Every page needs a signed-in
 member of staff who acts for this node; staff accounts come from central's signed records, so
 the login works with the network unplugged.
 
@@ -59,6 +60,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             web.NavEntry("intake.start", _l("New application"), roles=CLERK_ROLES, active_prefixes=("intake.",)),
             web.NavEntry("cases.index", _l("Cases"), roles=CLERK_ROLES, active_prefixes=("cases.", "case.")),
             web.NavEntry("guide.index", _l("Service guide"), roles=NODE_ROLES, active_prefixes=("guide.",)),
+            web.NavEntry("reports.index", _l("Monthly report"), roles=NODE_ROLES, active_prefixes=("reports.",)),
             web.NavEntry("syncpage.index", _l("Sync"), roles=NODE_ROLES, active_prefixes=("syncpage.",)),
         ],
         data_dir=data_dir,
@@ -67,7 +69,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         public_base_url=settings.public_url or settings.central_url,
     )
 
-    from node.views import cases, common, home, intake, syncpage
+    from node.views import cases, common, home, intake, reports, syncpage
 
     app.jinja_env.filters.update(epoch_cn=common.epoch_cn, age_cn=common.age_cn)
 
@@ -75,6 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(intake.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(syncpage.bp)
+    app.register_blueprint(reports.bp)  # the monthly case report, signed and sent to the centre
     app.register_blueprint(guide_blueprint(
         catalogue_getter=lambda: the_node.catalogue(db_getter()),
         tier_getter=lambda: settings.case_tier,
