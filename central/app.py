@@ -89,7 +89,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["place_label"] = place_label
     router = Router(lambda: central.log.db)
     blobs = BlobStore(data.blobs)
-    sync_bp = create_sync_blueprint(central.log, route=router.nodes_for, blobs=blobs)
+    sync_bp = create_sync_blueprint(central.log, route=router.nodes_for, group=router.group_of, blobs=blobs)
     web.csrf.exempt(sync_bp)  # nodes sign every request with their key; there is no browser session
     app.register_blueprint(sync_bp)
     app.extensions["central_blobs"] = blobs

@@ -7,7 +7,10 @@ The sync server asks `Router.nodes_for(record)` (or `wants(node, record)`) when 
   city staff's accounts, password hashes included, never leave the city;
 - a case's records go to every node the case has touched: the node that received it, every node
   that has held it or is named as its next holder. A village that forwarded a case up therefore
-  sees the window's results come back.
+  sees the window's results come back, and a node the case reaches late is sent its earlier
+  records with the first one routed to it (`group_of`).
+Everything else stays at central. A node receives exactly these records; for the rest of each
+origin's chain it gets central's signed elisions (sync/elision.py), never the records.
 Central's own tables (board_cases) know each case's places, so routing needs no fold.
 """
 
@@ -25,7 +28,7 @@ from sync.envelope import Record
 EVERYONE = "*"
 NODE_ROLES = frozenset({"village_clerk", "town_clerk", "node_admin"})
 _BROADCAST = ("catalogue.published", "calendar.year", "node.enrolled", "node.key_rotated", "node.revoked",
-              "directory.placed")
+              "directory.placed", "retention.policy")
 
 
 class Router:
@@ -45,10 +48,16 @@ class Router:
                 return set()
             places = body.get("places") or []
             return {EVERYONE} if "*" in places else {p for p in places if isinstance(p, str) and p[:1] in "TVS"}
-        if kind.startswith("case."):
+        if kind.startswith("case.") or kind == "scans.archived":
             case = record.body.get("case")
             return self.case_nodes(case) if isinstance(case, str) else set()
         return set()
+
+    def group_of(self, record: Record) -> str | None:
+        """A case's records travel as a group: a node that a case reaches (a town it is forwarded to)
+        is sent the case's earlier records with the first one routed to it (sync.server.Routes)."""
+        case = record.body.get("case") if record.kind.startswith("case.") else None
+        return f"case:{case}" if isinstance(case, str) and case else None
 
     def wants(self, node: str, record: Record) -> bool:
         targets = self.nodes_for(record)

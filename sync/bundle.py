@@ -63,7 +63,8 @@ class Bundle:
         return self.manifest["from"]
 
     def frames(self) -> list[tuple[int | None, bytes, bytes]]:
-        return split_frames(self.files.get("records.bin", b""))
+        """Its records; a reply's may include elisions (central's, like a pull's)."""
+        return split_frames(self.files.get("records.bin", b""), elisions=self.manifest.get("kind") == "reply")
 
 
 def _pack(manifest: dict[str, Any], files: dict[str, bytes], key: NodeKey) -> bytes:

@@ -41,6 +41,7 @@ import requests
 from sync import merkle
 from sync.blobs import BlobError, BlobStore
 from sync.canonical import Refusal
+from sync.elision import Elision, parse_elision
 from sync.envelope import Record, parse_record
 from sync.keys import NodeKey, enrolment_request
 from sync.logstore import LogStore, StoreError
@@ -52,15 +53,24 @@ from sync.status import StateFile, SyncStatus, snapshot
 # back. The exact signed bytes travel untouched (a JSON array would lose them: central must refuse
 # a record whose signed bytes are pretty-printed, which it cannot see once parsed), the framing
 # costs a few bytes per record, and gzip then squeezes a batch to about gzip of the records alone.
+# Pulls and replies may also hold elisions (sync/elision.py), framed `<len(raw)>;e:<raw><sig>`:
+# the `e` stands where a record's position would, so a reader that does not know elisions refuses
+# the batch (`bad_batch`) instead of taking an elision for a record.
 BATCH_TYPE = "application/x-bianmin-records"
 SIG_LEN = 64
+ELIDED = -1   # the position slot of an elision's frame
 Frame = tuple[int | None, bytes, bytes]
 
 
 def encode_frames(rows: Iterable[Frame]) -> bytes:
     out = bytearray()
     for pos, raw, sig in rows:
-        out += b"%d:" % len(raw) if pos is None else b"%d;%d:" % (len(raw), pos)
+        if pos is None:
+            out += b"%d:" % len(raw)
+        elif pos == ELIDED:
+            out += b"%d;e:" % len(raw)
+        else:
+            out += b"%d;%d:" % (len(raw), pos)
         out += raw
         out += sig
     return bytes(out)
@@ -70,22 +80,24 @@ def encode_batch(records: Iterable[Record]) -> bytes:
     return encode_frames((None, r.raw, r.sig) for r in records)
 
 
-def split_frames(data: bytes, *, max_records: int = 1_000_000) -> list[Frame]:
-    """The frames of a batch, or Refusal `bad_batch` (broken or cut short) / `batch_too_large`."""
+def split_frames(data: bytes, *, max_records: int = 1_000_000, elisions: bool = False) -> list[Frame]:
+    """The frames of a batch, or Refusal `bad_batch` (broken or cut short, or an elision where
+    none may be: a push) / `batch_too_large`. An elision's frame has position `ELIDED`."""
     frames: list[Frame] = []
     pos, end = 0, len(data)
     while pos < end:
         colon = data.find(b":", pos, pos + 40)
         header = data[pos:colon].split(b";") if colon > 0 else []
-        if not header or len(header) > 2 or not all(h.isdigit() for h in header):
+        elided = elisions and len(header) == 2 and header[1] == b"e"
+        if not header or len(header) > 2 or not (header[0].isdigit() and (elided or header[-1].isdigit())):
             raise Refusal("bad_batch", f"framing broken at byte {pos}")
         size = int(header[0])
         start = colon + 1
         stop = start + size + SIG_LEN
         if stop > end:
             raise Refusal("bad_batch", "the batch ends in the middle of a record (cut short)")
-        frames.append((int(header[1]) if len(header) == 2 else None, data[start:start + size],
-                       data[start + size:stop]))
+        at = ELIDED if elided else int(header[1]) if len(header) == 2 else None
+        frames.append((at, data[start:start + size], data[start + size:stop]))
         if len(frames) > max_records:
             raise Refusal("batch_too_large", f"more than {max_records} records in one batch")
         pos = stop
@@ -143,6 +155,17 @@ def parse_pulled(store: LogStore, raw: bytes, sig: bytes) -> Record:
         raise SyncError("sync.refused", refusal.detail, stop=True, reason=refusal.code) from None
 
 
+def parse_routed(store: LogStore, frame: Frame) -> Record | Elision:
+    """A pulled frame as what it is: a record, or central's elision of records withheld from us."""
+    pos, raw, sig = frame
+    if pos != ELIDED:
+        return parse_pulled(store, raw, sig)
+    try:
+        return parse_elision(raw, sig, network=store.network)
+    except Refusal as refusal:
+        raise SyncError("sync.refused", refusal.detail, stop=True, reason=refusal.code) from None
+
+
 def take_receipt(store: LogStore, central_public: bytes, wire: Any, known: dict[str, Any] | None) -> merkle.Receipt:
     """Verify central's receipt completely (signature, the head's inclusion, consistency with the
     checkpoint this node holds, that the head is OUR record), then store it and mark the records
@@ -162,19 +185,32 @@ def take_receipt(store: LogStore, central_public: bytes, wire: Any, known: dict[
 
 
 def ingest_routed(store: LogStore, frames: Sequence[Frame], cursor: int) -> int:
-    """Ingest records central routed to this node and advance the pull cursor, in one transaction;
-    a refusal stops sync (central sent something this node's log cannot take: a person looks)."""
-    records = [parse_pulled(store, raw, sig) for _, raw, sig in frames]
-    positions = {r.id: pos for (pos, _, _), r in zip(frames, records, strict=True) if pos is not None}
+    """Ingest what central routed to this node (records, and elisions of what it withholds) and
+    advance the pull cursor, in one transaction. Returns how many records were stored.
+
+    The page is taken in the order central sent it (per origin): a re-cut of a withheld range
+    (sync/PROTOCOL.md section 12a) is a run of consecutive entries. A refusal stops sync (central
+    sent something this node's log cannot take, or the page was tampered with: a person looks):
+    as for any batch, what came before the refused entry stays stored and nothing after it, fork
+    evidence is kept, and the cursor does not move, so the page is asked for again."""
+    items = []
+    for index, frame in enumerate(frames):
+        try:
+            items.append(parse_routed(store, frame))
+        except SyncError as err:
+            err.params["index"] = index
+            raise
+    positions = {x.id: pos for (pos, _, _), x in zip(frames, items, strict=True)
+                 if isinstance(x, Record) and pos is not None}
     with store.transaction():
-        result = store.ingest(records, positions=positions)
-        if not result.ok:
-            refused = result.refused
-            assert refused is not None
-            raise SyncError("sync.refused", refused.detail, stop=True, reason=refused.code)
-        if cursor > store.cursor("C", "pulled"):
+        result = store.ingest(items, positions=positions, keep_order=True)
+        if result.ok and cursor > store.cursor("C", "pulled"):
             store.set_cursor("C", "pulled", cursor)
-    return result.count("accepted") + result.count("quarantined")
+    refused = result.refused
+    if refused is not None:
+        raise SyncError("sync.refused", refused.detail, stop=True, reason=refused.code, index=refused.index,
+                        seq=refused.seq)
+    return len(result.stored)
 
 
 # --- the client ----------------------------------------------------------------------------------------
@@ -399,7 +435,7 @@ class SyncClient:
             cursor_text = resp.headers.get("X-Bianmin-Cursor", "")
             if not cursor_text.isdigit():
                 raise SyncError("server.bad_answer", "pull answer without a cursor")
-            frames = self._frames(resp)
+            frames = self._frames(resp, elisions=True)
             if frames:
                 report.pulled += ingest_routed(self.store, frames, int(cursor_text))
             elif int(cursor_text) != after:
@@ -407,9 +443,9 @@ class SyncClient:
             if resp.headers.get("X-Bianmin-More") != "1":
                 return report.pulled
 
-    def _frames(self, resp: requests.Response) -> list[Frame]:
+    def _frames(self, resp: requests.Response, *, elisions: bool = False) -> list[Frame]:
         try:
-            return split_frames(resp.content)
+            return split_frames(resp.content, elisions=elisions)
         except Refusal as refusal:
             raise SyncError("net.cut", refusal.detail) from None
 

@@ -65,6 +65,7 @@ from cryptography.exceptions import InvalidSignature
 
 from sync import merkle
 from sync.canonical import Refusal
+from sync.elision import Elision, parse_elision, verify_elision
 from sync.envelope import RECORD_DOMAIN, Record, parse_record, sign_record
 from sync.keys import DIRECTORY_KINDS, Directory, NodeKey
 
@@ -106,6 +107,12 @@ CREATE TABLE IF NOT EXISTS quarantine (id TEXT PRIMARY KEY, code TEXT NOT NULL, 
     at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS suspects (id TEXT PRIMARY KEY, key TEXT NOT NULL, detail TEXT NOT NULL,
     at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS elisions (origin TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
+    prev TEXT, id TEXT NOT NULL, raw BLOB NOT NULL, sig BLOB NOT NULL, received_at TEXT NOT NULL,
+    PRIMARY KEY (origin, first));
+CREATE TABLE IF NOT EXISTS elision_forks (n INTEGER PRIMARY KEY, origin TEXT NOT NULL, first INTEGER NOT NULL,
+    last INTEGER NOT NULL, raw BLOB NOT NULL, sig BLOB NOT NULL, detail TEXT NOT NULL, detected_at TEXT NOT NULL,
+    UNIQUE (raw));
 CREATE TABLE IF NOT EXISTS merkle_leaves (pos INTEGER PRIMARY KEY, hash BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS merkle_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
     PRIMARY KEY (level, idx)) WITHOUT ROWID;
@@ -135,6 +142,7 @@ class Decision:
     outcome: str          # accepted | duplicate | quarantined | refused | skipped
     code: str = ""
     detail: str = ""
+    elision: bool = False  # an elision (its `id` is the elision's digest, its `seq` where it starts)
 
 
 @dataclass
@@ -452,88 +460,109 @@ class LogStore:
 
     # --- writing: others' records ------------------------------------------------------------
 
-    def ingest(self, records: Sequence[Record], *, directory: Directory | None = None,
-               checker: Checker | None = None, positions: dict[str, int] | None = None) -> IngestResult:
+    def ingest(self, records: Sequence[Record | Elision], *, directory: Directory | None = None,
+               checker: Checker | None = None, positions: dict[str, int] | None = None,
+               keep_order: bool = False) -> IngestResult:
         """Decide on and store a batch of others' records; see the module docstring for the rules.
 
         `positions` (record id -> central receipt-log position) comes with records pulled from
         central: it lets records of a since-revoked key that central receipted before the
         compromise point in (and flags later ones as suspect). Uploads have no positions.
+
+        A pull may also hold central's elisions (sync/elision.py) among the records: each is
+        checked (central's signature, made for this node, not of this node's own origin) and
+        extends its origin's chain like a record; a run of entries that re-cuts a held elision
+        (central now sends some of the records it withheld) replaces it whole or not at all.
+        `keep_order` takes each origin's entries in the order given (a pull: central's queue
+        order, which a re-cut needs) instead of sorting them by seq (an upload may be reordered).
         """
         directory = directory if directory is not None else self.refresh_directory()
         if directory is None:
             raise StoreError("ingest needs a Directory (open the store with central_public)")
-        order = sorted(range(len(records)), key=lambda i: (records[i].origin, records[i].seq))
+        items = records
+        if keep_order:
+            order = sorted(range(len(items)), key=lambda i: items[i].origin)
+        else:
+            order = sorted(range(len(items)), key=lambda i: (items[i].origin, items[i].seq))
         decisions: dict[int, Decision] = {}
 
         def decide(i: int, outcome: str, code: str = "", detail: str = "") -> None:
-            r = records[i]
-            decisions[i] = Decision(i, r.id, r.origin, r.seq, outcome, code, detail)
+            x = items[i]
+            if isinstance(x, Elision):
+                decisions[i] = Decision(i, x.digest, x.origin, x.first, outcome, code, detail, elision=True)
+            else:
+                decisions[i] = Decision(i, x.id, x.origin, x.seq, outcome, code, detail)
 
         # Phase 1, outside the write lock: keys looked up in order, then signatures (the expensive
         # part) checked on every core. A refusal found by the lookup and a bad signature found
         # later by a thread are ordered by their place in the batch: the first one stops it.
-        held = self._held({r.id for r in records})
-        scout = directory.copy() if any(r.kind in DIRECTORY_KINDS for r in records) else directory
+        # Elisions are few (one per withheld range): their one signature each is checked inline.
+        held = self._held({x.id for x in items if isinstance(x, Record)})
+        scout = directory.copy() if any(isinstance(x, Record) and x.kind in DIRECTORY_KINDS for x in items) \
+            else directory
         stop: tuple[int, Refusal] | None = None
         seen: set[str] = set()
         copies: set[int] = set()        # second copies of a record within this batch
         lookups: list[tuple[int, Any]] = []
+        elided: set[int] = set()         # elisions whose signature and addressing are good
         for i in order:
-            r = records[i]
-            if r.id in held:
-                continue
-            if r.id in seen:
-                copies.add(i)
-                continue
-            seen.add(r.id)
+            x = items[i]
             try:
-                if r.net != self.network:
-                    raise Refusal("wrong_network", f"record of network {r.net!r}, this is {self.network!r}")
-                key, _ = scout.check(r, positions.get(r.id) if positions else None)
-                if scout is not directory and r.origin == "C" and r.kind in DIRECTORY_KINDS:
-                    scout.apply(r)   # unverified yet: if its signature fails, the batch stops there
+                if isinstance(x, Elision):
+                    self._check_elision(x, scout)
+                    elided.add(i)
+                    continue
+                if x.id in held:
+                    continue
+                if x.id in seen:
+                    copies.add(i)
+                    continue
+                seen.add(x.id)
+                if x.net != self.network:
+                    raise Refusal("wrong_network", f"record of network {x.net!r}, this is {self.network!r}")
+                key, _ = scout.check(x, positions.get(x.id) if positions else None)
+                if scout is not directory and x.origin == "C" and x.kind in DIRECTORY_KINDS:
+                    scout.apply(x)   # unverified yet: if its signature fails, the batch stops there
             except Refusal as refusal:
                 stop = (i, refusal)
                 break
             lookups.append((i, key))
-        bad = _first_bad_signature([(key, records[i]) for i, key in lookups], self.verify_workers)
+        bad = _first_bad_signature([(key, items[i]) for i, key in lookups], self.verify_workers)
         if bad is not None:
             stop = (lookups[bad][0], Refusal("bad_signature", "the signature does not verify"))
             lookups = lookups[:bad]
-        verified = {i for i, _ in lookups}
+            rank = {i: n for n, i in enumerate(order)}
+            elided = {i for i in elided if rank[i] < rank[stop[0]]}
+        verified = {i for i, _ in lookups} | elided
 
         # Phase 2, under the write lock: duplicates, chains, keys, business checks, storage.
+        stored: list[Record] = []
         with self.transaction():
             if directory is self.directory:
                 # Another writer may have stored directory records since phase 1. A key id names one
                 # public key forever, so phase 1's signature checks stand; validity is checked again below.
                 self.refresh_directory()
-            held = self._held({records[i].id for i in order})
+            held = self._held({x.id for x in items if isinstance(x, Record)})
             work = directory.copy() if scout is not directory else directory
-            heads = {o: self._head_row(o) for o in {r.origin for r in records}}
+            heads = {o: self._head_row(o) for o in {x.origin for x in items}}
             accepted: list[Record] = []
+            extended: list[Elision] = []     # elisions that extend a chain, stored with the records
             quarantine: dict[str, tuple[str, str]] = {}
             suspect: dict[str, str] = {}
             stopped: tuple[int, Refusal] | None = None
-            for i in order:
-                r = records[i]
-                if r.id in held or i in copies:
-                    decide(i, "duplicate")
-                    continue
-                if stop is not None and i == stop[0]:
-                    stopped = stop
-                    break
-                if i not in verified:   # stored meanwhile by another writer past a phase-1 refusal
-                    break
-                try:
-                    self._check_chain(r, heads)
-                    key, status = work.check(r, positions.get(r.id) if positions else None)
-                    if r.origin == "C" and r.kind in DIRECTORY_KINDS:
-                        work.apply(r)
-                except Refusal as refusal:
-                    stopped = (i, refusal)
-                    break
+
+            def flush() -> None:
+                """Store what is decided so far, so that lookups of held ranges see it."""
+                self._store(accepted, quarantine=quarantine, suspect=suspect, positions=positions)
+                self._store_elisions(extended)
+                stored.extend(accepted)
+                accepted.clear()
+                extended.clear()
+                quarantine.clear()
+                suspect.clear()
+
+            def take(i: int, r: Record, status: str) -> None:
+                """A record placed in its chain: business check, flags, and into the batch."""
                 verdict = checker(r) if checker is not None else None
                 if verdict is not None:
                     quarantine[r.id] = verdict
@@ -542,32 +571,208 @@ class LogStore:
                     decide(i, "accepted")
                 if status == "suspect":
                     suspect[r.id] = r.key
-                heads[r.origin] = (r.seq, r.id)
                 held.add(r.id)
                 accepted.append(r)
+
+            k = 0
+            while k < len(order):
+                i = order[k]
+                x = items[i]
+                if isinstance(x, Record) and (x.id in held or i in copies):
+                    decide(i, "duplicate")
+                    k += 1
+                    continue
+                if stop is not None and i == stop[0]:
+                    stopped = stop
+                    break
+                if i not in verified:   # stored meanwhile by another writer past a phase-1 refusal
+                    break
+                try:
+                    seq, head_id = heads.get(x.origin, (0, None))
+                    if x.seq > seq:     # it extends its origin's chain
+                        self._check_link(x, seq, head_id)
+                        if isinstance(x, Elision):
+                            extended.append(x)
+                            decide(i, "accepted")
+                            heads[x.origin] = (x.last, x.id)
+                        else:
+                            key, status = work.check(x, positions.get(x.id) if positions else None)
+                            if x.origin == "C" and x.kind in DIRECTORY_KINDS:
+                                work.apply(x)
+                            take(i, x, status)
+                            heads[x.origin] = (x.seq, x.id)
+                        k += 1
+                        continue
+                    # within what this store holds of the origin: a replay, a fork, or a re-cut
+                    flush()
+                    withheld = self._placed(x)
+                    if withheld is None:
+                        decide(i, "duplicate")
+                        k += 1
+                        continue
+                    k = self._recut(withheld, order, k, items, verified, stop, work, positions, take, decide)
+                    flush()
+                except Refusal as refusal:
+                    stopped = (i, refusal)
+                    break
             if stopped is not None:
                 i, refusal = stopped
                 decide(i, "refused", refusal.code, refusal.detail)
                 if refusal.code == "fork":
-                    self._keep_fork(records[i], "evidence", refusal.detail)
-            self._store(accepted, quarantine=quarantine, suspect=suspect, positions=positions)
+                    x = items[i]
+                    if isinstance(x, Elision):
+                        self._keep_elision_fork(x, refusal.detail)
+                    else:
+                        self._keep_fork(x, "evidence", refusal.detail)
+            flush()
         if work is not directory:
             directory.adopt(work)
         for i in order:
             if i not in decisions:
                 decide(i, "skipped", "stopped", "not processed: an earlier record of the batch was refused")
-        return IngestResult([decisions[i] for i in range(len(records))], accepted)
+        return IngestResult([decisions[i] for i in range(len(items))], stored)
 
-    def _check_chain(self, r: Record, heads: dict[str, tuple[int, str | None]]) -> None:
-        seq, head_id = heads.get(r.origin, (0, None))
-        if r.seq <= seq:
-            held = self.db.conn.execute("SELECT id FROM records WHERE origin = ? AND seq = ?",
-                                        (r.origin, r.seq)).fetchone()
-            raise Refusal("fork", f"{r.origin} seq {r.seq} is already held as {held[0] if held else '?'}")
-        if r.seq > seq + 1:
-            raise Refusal("gap", f"{r.origin} seq {r.seq} arrived but seq {seq + 1} is missing")
-        if r.prev != head_id:
-            raise Refusal("broken_chain", f"{r.origin} seq {r.seq} does not follow the held seq {seq}")
+    def _check_elision(self, e: Elision, directory: Directory) -> None:
+        """Phase-1 checks of an elision: this network, made for this node, not of its own origin
+        (recovery brings a node's own history back whole), signed by central's key."""
+        if e.net != self.network:
+            raise Refusal("wrong_network", f"elision of network {e.net!r}, this is {self.network!r}")
+        if e.node != self.origin:
+            raise Refusal("elision_misdirected", f"an elision made for {e.node}, this is {self.origin}")
+        if e.origin == self.origin:
+            raise Refusal("elision_own", f"an elision of this node's own records {e.first}..{e.last}")
+        central = directory.current("C")
+        if central is None:
+            raise Refusal("unknown_key", "central's key is revoked: elisions cannot be checked")
+        verify_elision(e, central.public)
+
+    @staticmethod
+    def _check_link(x: Record | Elision, seq: int, head_id: str | None) -> None:
+        """`x` starts after the held head `seq`: it must start right after it and name its id."""
+        if x.seq > seq + 1:
+            raise Refusal("gap", f"{x.origin} seq {x.seq} arrived but seq {seq + 1} is missing")
+        if x.prev != head_id:
+            what = "elision" if isinstance(x, Elision) else "seq"
+            raise Refusal("broken_chain", f"{x.origin} {what} {x.seq} does not follow the held seq {seq}")
+
+    def _element_at(self, origin: str, seq: int) -> tuple[str, int, int, str | None, str] | None:
+        """What this store holds at `origin` `seq`: ("record" | "elision", first, last, prev, id)."""
+        row = self.db.conn.execute("SELECT prev, id FROM records WHERE origin = ? AND seq = ?",
+                                   (origin, seq)).fetchone()
+        if row is not None:
+            return ("record", seq, seq, row[0], row[1])
+        row = self.db.conn.execute(
+            "SELECT first, last, prev, id FROM elisions WHERE origin = ? AND first <= ? ORDER BY first DESC LIMIT 1",
+            (origin, seq)).fetchone()
+        if row is not None and row[1] >= seq:
+            return ("elision", row[0], row[1], row[2], row[3])
+        return None
+
+    def _placed(self, x: Record | Elision) -> tuple[int, int, str | None, str] | None:
+        """`x` lies within what this store already holds of its origin (seq <= head). None: it says
+        what is held (a harmless replay, e.g. a reply carried twice); else the held elision
+        (first, last, prev, id) that `x` starts to re-cut. Raises `fork` when `x` contradicts what
+        is held, `elision_overlap` when it overlaps held entries without re-cutting one."""
+        if isinstance(x, Record):
+            at = self._element_at(x.origin, x.seq)
+            if at is None:
+                raise Refusal("gap", f"{x.origin} seq {x.seq}: nothing is held there")
+            if at[0] == "record":
+                raise Refusal("fork", f"{x.origin} seq {x.seq} is already held as {at[4]}")
+            if at[1] != x.seq:
+                raise Refusal("elision_overlap", f"{x.origin} seq {x.seq} was withheld in {at[1]}..{at[2]}; it "
+                              "may come back only with the elisions that re-cut that range")
+            return at[1:]
+        head = self._head_row(x.origin)[0]
+        if x.last > head:
+            raise Refusal("elision_overlap", f"elision of {x.origin} {x.first}..{x.last} overlaps the held "
+                          f"chain up to seq {head}")
+        start = self._element_at(x.origin, x.first)
+        end = self._element_at(x.origin, x.last)
+        if start is None or start[1] != x.first:
+            raise Refusal("elision_overlap", f"elision of {x.origin} {x.first}..{x.last} starts inside a held entry")
+        if end is not None and end[2] == x.last:
+            if start[3] == x.prev and end[4] == x.id:
+                return None   # the held entries say the same, in finer pieces
+            raise Refusal("fork", f"elision of {x.origin} {x.first}..{x.last} contradicts the held chain "
+                          f"(prev {start[3]}, seq {x.last} {end[4]})")
+        if start[0] == "elision" and x.last < start[2]:
+            return start[1:]
+        raise Refusal("elision_overlap", f"elision of {x.origin} {x.first}..{x.last} overlaps held records")
+
+    def _recut(self, withheld: tuple[int, int, str | None, str], order: list[int], k: int,
+               items: Sequence[Record | Elision], verified: set[int], stop: tuple[int, Refusal] | None,
+               work: Directory, positions: dict[str, int] | None,
+               take: Callable[[int, Record, str], None], decide: Callable[..., None]) -> int:
+        """Replace the held elision `withheld` by the run of entries starting at `order[k]`: records
+        central now sends and elisions of what it still withholds, which together must cover exactly
+        its range and chain from its prev to its id. All or nothing (a refusal names the run's first
+        entry). Returns the index in `order` after the run."""
+        first, last, prev, last_id = withheld
+        origin = items[order[k]].origin
+        expect, link = first, prev
+        run: list[tuple[int, Record | Elision, str]] = []
+        j = k
+        while True:
+            if j >= len(order) or items[order[j]].origin != origin:
+                raise Refusal("elision_overlap", f"the re-cut of {origin} {first}..{last} stops at seq {expect - 1}")
+            ij = order[j]
+            y = items[ij]
+            if stop is not None and ij == stop[0]:
+                raise Refusal(stop[1].code, f"in the re-cut of {origin} {first}..{last}: {stop[1].detail}")
+            if ij not in verified or (isinstance(y, Record) and y.id in self._held({y.id})):
+                raise Refusal("elision_overlap", f"the re-cut of {origin} {first}..{last} holds a record "
+                              "this store has")
+            end = y.last if isinstance(y, Elision) else y.seq
+            if y.seq != expect:
+                raise Refusal("gap" if y.seq > expect else "elision_overlap",
+                              f"the re-cut of {origin} {first}..{last} has seq {y.seq} where {expect} belongs")
+            if y.prev != link:
+                raise Refusal("broken_chain", f"in the re-cut of {origin} {first}..{last}, seq {y.seq} does not "
+                              f"follow seq {expect - 1}")
+            if end > last:
+                raise Refusal("elision_overlap", f"the re-cut of {origin} {first}..{last} runs past it")
+            status = ""
+            if isinstance(y, Record):
+                if y.origin == "C" and y.kind in DIRECTORY_KINDS:
+                    raise Refusal("bad_directory", "a directory record cannot come back out of a withheld range")
+                _, status = work.check(y, positions.get(y.id) if positions else None)
+            run.append((ij, y, status))
+            expect, link = end + 1, y.id
+            j += 1
+            if end == last:
+                if y.id != last_id:
+                    raise Refusal("fork", f"{origin} seq {last} is {y.id} in the re-cut, {last_id} in the held "
+                                  "elision")
+                break
+        self.db.conn.execute("DELETE FROM elisions WHERE origin = ? AND first = ?", (origin, first))
+        self._store_elisions([y for _, y, _ in run if isinstance(y, Elision)])
+        for ij, y, status in run:
+            if isinstance(y, Record):
+                take(ij, y, status)
+            else:
+                decide(ij, "accepted")
+        return j
+
+    def _store_elisions(self, elisions: Sequence[Elision]) -> None:
+        """Insert accepted elisions and move their origins' heads across them (never back)."""
+        if not elisions:
+            return
+        now = self.clock()
+        conn = self.db.conn
+        conn.executemany(
+            "INSERT INTO elisions (origin, first, last, prev, id, raw, sig, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(e.origin, e.first, e.last, e.prev, e.id, e.raw, e.sig, now) for e in elisions])
+        conn.executemany(
+            "INSERT INTO heads (origin, seq, id) VALUES (?, ?, ?) ON CONFLICT (origin) DO UPDATE "
+            "SET seq = excluded.seq, id = excluded.id WHERE excluded.seq > heads.seq",
+            [(e.origin, e.last, e.id) for e in elisions])
+
+    def _keep_elision_fork(self, e: Elision, detail: str) -> None:
+        """Keep an elision that contradicts the held chain as evidence (central and this node disagree)."""
+        self.db.conn.execute(
+            "INSERT OR IGNORE INTO elision_forks (origin, first, last, raw, sig, detail, detected_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", (e.origin, e.first, e.last, e.raw, e.sig, detail, self.clock()))
 
     def _keep_fork(self, r: Record, status: str, detail: str, held_id: str | None = None) -> None:
         """Keep `r` as fork evidence beside the record that holds its place (`held_id`, else the stored one)."""
@@ -599,9 +804,12 @@ class LogStore:
              for r in records])
         last: dict[str, tuple[int, str]] = {}
         for r in records:
-            last[r.origin] = (r.seq, r.id)
+            if r.seq > last.get(r.origin, (0, ""))[0]:
+                last[r.origin] = (r.seq, r.id)
+        # never back: a record that comes out of a withheld range lies below its origin's head
         conn.executemany("INSERT INTO heads (origin, seq, id) VALUES (?, ?, ?) ON CONFLICT (origin) DO UPDATE "
-                         "SET seq = excluded.seq, id = excluded.id", [(o, s, i) for o, (s, i) in last.items()])
+                         "SET seq = excluded.seq, id = excluded.id WHERE excluded.seq > heads.seq",
+                         [(o, s, i) for o, (s, i) in last.items()])
         if quarantine:
             conn.executemany("INSERT OR REPLACE INTO quarantine VALUES (?, ?, ?, ?)",
                              [(rid, code, detail, now) for rid, (code, detail) in quarantine.items()])
@@ -834,6 +1042,25 @@ class LogStore:
         return [{"origin": o, "seq": s, "held_id": h, "record": _trusted(raw, sig), "status": st, "detail": d,
                  "detected_at": t} for o, s, h, raw, sig, st, d, t in rows]
 
+    def elisions(self, origin: str | None = None) -> list[Elision]:
+        """The elisions held (ranges central withholds from this node), by origin and seq."""
+        with self._lock:
+            rows = self.db.conn.execute("SELECT raw, sig FROM elisions WHERE ? IS NULL OR origin = ? "
+                                        "ORDER BY origin, first", (origin, origin)).fetchall()
+        return [parse_elision(raw, sig) for raw, sig in rows]
+
+    def withheld(self) -> dict[str, int]:
+        """How many records of each origin central withholds from this node (routing privacy)."""
+        with self._lock:
+            return dict(self.db.conn.execute(
+                "SELECT origin, sum(last - first + 1) FROM elisions GROUP BY origin ORDER BY origin").fetchall())
+
+    def elision_forks(self) -> list[dict[str, Any]]:
+        """Elisions refused because they contradicted the held chain, kept as evidence."""
+        with self._lock:
+            rows = self.db.conn.execute("SELECT raw, sig, detail, detected_at FROM elision_forks ORDER BY n").fetchall()
+        return [{"elision": parse_elision(raw, sig), "detail": d, "detected_at": t} for raw, sig, d, t in rows]
+
     # --- central's Merkle log --------------------------------------------------------------------
 
     def _complete(self, level: int, index: int) -> bytes:
@@ -930,9 +1157,11 @@ class LogStore:
     def verify_all(self, *, signatures: bool = False) -> list[str]:
         """Re-check the whole log; the problems found (an empty list: all is well).
 
-        Every record's bytes (strict parse) and id, every chain link, every head; with
-        `signatures`, every signature against the directory (records by keys revoked later are
-        judged by their central position); at central, every Merkle leaf against its record and
+        Every record's bytes (strict parse) and id, every chain link (across held elisions, which
+        must be this node's, not of its own origin, and neither overlap records nor leave holes),
+        every head; with `signatures`, every signature against the directory (records by keys
+        revoked later are judged by their central position) and every elision's against central's
+        key; at central, every Merkle leaf against its record and
         the stored tree against a root recomputed from the leaves.
         """
         problems: list[str] = []
@@ -940,10 +1169,34 @@ class LogStore:
         with self._lock:
             rows = self.db.conn.execute(
                 "SELECT id, central_pos, raw, sig FROM records ORDER BY origin, seq").fetchall()
+            elision_rows = self.db.conn.execute("SELECT raw, sig FROM elisions ORDER BY origin, first").fetchall()
             heads = self.heads()
         directory = Directory(self.network, self._central_public) if signatures and self._central_public else None
         if signatures and directory is None:
             problems.append("signatures not checked: no trust anchor (open with central_public)")
+        elided: dict[str, list[Elision]] = {}
+        for raw, sig in elision_rows:
+            try:
+                e = parse_elision(raw, sig, network=self.network)
+            except Refusal as refusal:
+                problems.append(f"elision {hashlib.sha256(raw).hexdigest()}: {refusal}")
+                continue
+            if e.node != self.origin or e.origin == self.origin:
+                problems.append(f"elision of {e.origin} {e.first}..{e.last}: made for {e.node}, this is {self.origin}")
+            elided.setdefault(e.origin, []).append(e)
+        taken: dict[str, int] = {}
+
+        def cross(origin: str, before: int) -> None:
+            """Walk the held elisions of `origin` that start before seq `before`, as chain links."""
+            pending = elided.get(origin, [])
+            while taken.get(origin, 0) < len(pending) and pending[taken.get(origin, 0)].first < before:
+                e = pending[taken.get(origin, 0)]
+                taken[origin] = taken.get(origin, 0) + 1
+                seq, prev = last.get(origin, (0, None))
+                if e.first != seq + 1 or e.prev != prev:
+                    problems.append(f"{origin} elision {e.first}..{e.last}: chain broken")
+                last[origin] = (e.last, e.id)
+
         checked: dict[str, Record] = {}
         for rid, central_pos, raw, sig in rows:
             try:
@@ -953,6 +1206,7 @@ class LogStore:
                 continue
             if r.id != rid:
                 problems.append(f"{rid}: bytes hash to {r.id}")
+            cross(r.origin, r.seq)
             seq, prev = last.get(r.origin, (0, None))
             if r.seq != seq + 1 or r.prev != prev:
                 problems.append(f"{r.origin} seq {r.seq}: chain broken")
@@ -965,6 +1219,8 @@ class LogStore:
                     directory.apply(r)
                 except (Refusal, InvalidSignature) as err:
                     problems.append(f"C seq {r.seq}: {err or 'bad signature'}")
+        for origin in elided:
+            cross(origin, 2**62)
         if directory is not None:      # the directory is complete now: every other origin's records
             for rid, central_pos, _, _ in rows:
                 r = checked.get(rid)
@@ -975,6 +1231,15 @@ class LogStore:
                     key.verify(r.sig, RECORD_DOMAIN + r.raw)
                 except (Refusal, InvalidSignature) as err:
                     problems.append(f"{r.origin} seq {r.seq}: {err or 'bad signature'}")
+            central = directory.current("C")
+            for origin, pending in elided.items():
+                for e in pending:
+                    try:
+                        if central is None:
+                            raise Refusal("unknown_key", "central's key is revoked")
+                        verify_elision(e, central.public)
+                    except Refusal as err:
+                        problems.append(f"{origin} elision {e.first}..{e.last}: {err}")
         if heads != last:
             problems.append("heads do not match the records")
         if self.merkle_log:

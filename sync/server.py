@@ -9,7 +9,8 @@ What every endpoint promises (sync/PROTOCOL.md, "HTTP API", is the normative tex
 - every request but `time` and `enrol` is signed by the node's current key (sync/requestauth.py);
   central acts only for the node the signature proves, never for one a request names;
 - a push is one batch, one transaction, a decision per record, and a signed receipt;
-- a pull returns records routed to the asking node, each origin's chain complete (see `Routes`);
+- a pull returns the records routed to the asking node and, for what lies between them in each
+  origin's chain, central's signed elisions: never another place's records (see `Routes`);
 - errors are JSON `{"error": code, "message": plain English, ...}` with a fitting HTTP status.
 
 The plain functions `accept_batch` and `Routes.pull` do the work; the HTTP handlers only unwrap
@@ -32,7 +33,8 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from sync.blobs import BlobError, BlobStore, check_name
 from sync.canonical import Refusal
-from sync.client import BATCH_TYPE, encode_frames, split_frames
+from sync.client import BATCH_TYPE, ELIDED, Frame, encode_frames, split_frames
+from sync.elision import Elision, sign_elision
 from sync.envelope import Record, parse_record
 from sync.keys import (
     EnrolmentToken,
@@ -48,6 +50,7 @@ from sync.logstore import IngestResult, LogStore
 from sync.requestauth import AuthError, NonceStore, directory_lookup, verify_request
 
 Route = Callable[[Record], set[str]]
+Group = Callable[[Record], "str | None"]
 PREFIX = "/sync/v1"
 
 
@@ -86,85 +89,277 @@ def route_everything(record: Record) -> set[str]:
 # --- routing: which records each node pulls -------------------------------------------------------
 
 class Routes:
-    """Per-node queues of record positions, filled in the same transaction that stores a record.
+    """Per-node queues of what each node pulls: the records `route` sends it, and central's signed
+    elisions of the ranges in between that it may not see (sync/elision.py, PROTOCOL.md 12a).
 
-    A node's pull must never show it a gap: its log refuses seq 7 of an origin before seq 6. So
-    when `route` sends record (origin X, seq s) to node N, every earlier record of X that N has not
-    been sent yet is queued first (the chain closure), in seq order. The queue has its own order
-    `n`, which is the node's pull cursor; central positions cannot be the cursor, because a closure
-    queues older positions after newer ones.
+    A node's log refuses a record whose predecessor it does not hold, so when `route` sends node N
+    record (origin X, seq s) and N's queue covers X only up to seq m < s - 1, the queue gets one
+    elision "X seq m+1..s-1 withheld" and then the record: a village PC never receives another
+    place's applicants or the city's password hashes to keep its chains whole, and a pull costs
+    what is routed to it, one small elision per gap, not central's history.
 
-    The tables live in central's database beside the log; they are a projection (rebuildable).
+    Groups: `group(record)` (optional) names the group a record belongs to (central: its case).
+    A node routed any record of a group is sent the group's earlier records first, once: a town
+    that a village forwards a case to receives the case's history with the forward. Such an
+    earlier record usually lies inside a range already elided to that node: the queue then
+    *re-cuts* that range, one unit of consecutive entries (the elisions before, between and after
+    the records it now sends), which the node takes whole in place of the elision it holds; a page
+    never splits a unit. `sync.rebased` records (sync's own: a node that recovered renames its
+    records) go to every node that was sent records of their origin.
+
+    Tables in central's database beside the log (`sync_route_*`): the queue (`n` is the node's
+    pull cursor), each node's covered head per origin (`marks`) and withheld ranges (`gaps`), the
+    group index and memberships, and which log positions have been routed (`meta`). They are not
+    a rebuildable projection but central's promise to each node (its cursor points into the
+    queue, and what it was told stays told): `Central.rebuild` leaves them, and replaying the log
+    through the projector is a no-op. Records stored while no Routes listened (central's CLI,
+    another process) are routed when next seen: at start, before a pull, or before a new record.
     """
 
-    def __init__(self, store: LogStore, route: Route) -> None:
+    def __init__(self, store: LogStore, route: Route, group: Group | None = None) -> None:
         self.store = store
         self.route = route
+        self.group = group
         with store.transaction() as db:
-            db.conn.executescript(
-                "CREATE TABLE IF NOT EXISTS sync_routes (n INTEGER PRIMARY KEY, node TEXT NOT NULL,"
-                " pos INTEGER NOT NULL, UNIQUE (node, pos));"
-                "CREATE INDEX IF NOT EXISTS sync_routes_node ON sync_routes (node, n);"
-                "CREATE TABLE IF NOT EXISTS sync_route_marks (node TEXT NOT NULL, origin TEXT NOT NULL,"
-                " seq INTEGER NOT NULL, PRIMARY KEY (node, origin)) WITHOUT ROWID;")
+            self._ensure_schema(db)
         store.register_projector(self._project)
+        with store.transaction() as db:
+            self._catch_up(db)
 
+    # -- schema --------------------------------------------------------------------------------
+    def _ensure_schema(self, db: sqlite_utils.Database) -> None:
+        conn = db.conn
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(sync_routes)")}
+        legacy = bool(columns) and "unit" not in columns
+        if legacy:   # a queue from before elisions: whole chains, records only
+            conn.execute("DROP INDEX IF EXISTS sync_routes_node")
+            conn.execute("ALTER TABLE sync_routes RENAME TO sync_routes_v1")
+        conn.executescript(
+            "CREATE TABLE IF NOT EXISTS sync_routes (n INTEGER PRIMARY KEY, node TEXT NOT NULL, origin TEXT NOT NULL,"
+            " first INTEGER NOT NULL, last INTEGER NOT NULL, pos INTEGER, unit INTEGER NOT NULL);"
+            "CREATE INDEX IF NOT EXISTS sync_routes_node ON sync_routes (node, n);"
+            "CREATE UNIQUE INDEX IF NOT EXISTS sync_routes_sent ON sync_routes (node, pos);"
+            "CREATE TABLE IF NOT EXISTS sync_route_marks (node TEXT NOT NULL, origin TEXT NOT NULL,"
+            " seq INTEGER NOT NULL, PRIMARY KEY (node, origin)) WITHOUT ROWID;"
+            "CREATE TABLE IF NOT EXISTS sync_route_gaps (node TEXT NOT NULL, origin TEXT NOT NULL,"
+            " first INTEGER NOT NULL, last INTEGER NOT NULL, PRIMARY KEY (node, origin, first)) WITHOUT ROWID;"
+            "CREATE TABLE IF NOT EXISTS sync_route_groups (grp TEXT NOT NULL, pos INTEGER NOT NULL,"
+            " PRIMARY KEY (grp, pos)) WITHOUT ROWID;"
+            "CREATE TABLE IF NOT EXISTS sync_route_members (node TEXT NOT NULL, grp TEXT NOT NULL,"
+            " PRIMARY KEY (node, grp)) WITHOUT ROWID;"
+            "CREATE TABLE IF NOT EXISTS sync_route_nodes (node TEXT PRIMARY KEY) WITHOUT ROWID;"
+            "CREATE TABLE IF NOT EXISTS sync_route_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);")
+        if legacy:
+            conn.execute("INSERT INTO sync_routes (n, node, origin, first, last, pos, unit) SELECT q.n, q.node,"
+                         " r.origin, r.seq, r.seq, q.pos, q.n FROM sync_routes_v1 q JOIN records r ON r.pos = q.pos")
+            conn.execute("DROP TABLE sync_routes_v1")
+            conn.execute("INSERT OR IGNORE INTO sync_route_nodes SELECT DISTINCT node FROM sync_route_marks")
+            routed = 0
+            while page := self.store.records_after(routed, limit=5000):
+                for stored in page:
+                    self._index(db, stored.pos, stored.record)
+                routed = page[-1].pos
+            self._set_routed(db, routed)
+
+    @staticmethod
+    def _routed(db: sqlite_utils.Database) -> int:
+        row = db.conn.execute("SELECT value FROM sync_route_meta WHERE name = 'routed'").fetchone()
+        return row[0] if row else 0
+
+    @staticmethod
+    def _set_routed(db: sqlite_utils.Database, pos: int) -> None:
+        db.conn.execute("INSERT INTO sync_route_meta VALUES ('routed', ?) ON CONFLICT (name) DO UPDATE"
+                        " SET value = excluded.value", (pos,))
+
+    # -- routing records as they are stored ----------------------------------------------------------
     def _nodes(self) -> list[str]:
         directory = self.store.directory
         return [n for n in (directory.nodes if directory else {}) if n != "C"]
 
-    def _targets(self, record: Record) -> set[str]:
+    def _targets(self, db: sqlite_utils.Database, record: Record) -> set[str]:
         targets = self.route(record)
-        return set(self._nodes()) | (targets - {"*"}) if "*" in targets else targets
+        if "*" in targets:
+            targets = set(self._nodes()) | (targets - {"*"})
+        if record.kind == "sync.rebased":   # renames of records that nodes may hold
+            targets = targets | {row[0] for row in db.conn.execute(
+                "SELECT node FROM sync_route_marks WHERE origin = ?", (record.origin,))}
+        return targets
 
     def _project(self, db: sqlite_utils.Database, record: Record) -> None:
-        for node in sorted(self._targets(record)):
-            self._queue(db, node, record.origin, record.seq)
-        if record.origin == "C" and record.kind == "node.enrolled":
-            self._backfill(db, str(record.body.get("node", "")), record)
+        row = db.conn.execute("SELECT pos FROM records WHERE id = ?", (record.id,)).fetchone()
+        if row is None:
+            return
+        pos = row[0]
+        routed = self._routed(db)
+        if pos <= routed:
+            return       # a rebuild replaying the log: what each node was sent stays as it is
+        if routed < pos - 1:
+            self._catch_up(db, upto=pos - 1)
+        self._route_one(db, pos, record)
+        self._set_routed(db, pos)
 
-    @staticmethod
-    def _queue(db: sqlite_utils.Database, node: str, origin: str, seq: int) -> None:
-        """Queue (origin, seq) and every earlier record of origin not yet queued for node."""
-        if not node or node in (origin, "C"):
+    def _catch_up(self, db: sqlite_utils.Database, upto: int | None = None) -> None:
+        """Route records stored while no Routes listened (in log order), up to `upto` (default: all)."""
+        routed = self._routed(db)
+        last = db.conn.execute("SELECT max(pos) FROM records").fetchone()[0] or 0
+        upto = last if upto is None else min(upto, last)
+        while routed < upto:
+            page = [s for s in self.store.records_after(routed, limit=1000) if s.pos <= upto]
+            if not page:
+                break
+            quarantined = {row[0] for row in db.conn.execute(
+                f"SELECT id FROM quarantine WHERE id IN ({','.join('?' * len(page))})", [s.record.id for s in page])}
+            for stored in page:
+                if stored.record.id not in quarantined:   # projectors skip those too
+                    self._route_one(db, stored.pos, stored.record)
+            routed = page[-1].pos
+            self._set_routed(db, routed)
+
+    def _index(self, db: sqlite_utils.Database, pos: int, record: Record) -> str | None:
+        group = self.group(record) if self.group is not None else None
+        if group:
+            db.conn.execute("INSERT OR IGNORE INTO sync_route_groups VALUES (?, ?)", (group, pos))
+        return group
+
+    def _with_group(self, db: sqlite_utils.Database, node: str, group: str | None, pos: int,
+                    record: Record) -> list[tuple[int, str, int]]:
+        """What routing `record` to `node` sends: the record, after the group's earlier records the
+        first time this node is routed one of the group."""
+        send = [(pos, record.origin, record.seq)]
+        if group and db.conn.execute("INSERT OR IGNORE INTO sync_route_members VALUES (?, ?)",
+                                     (node, group)).rowcount:
+            send = [*db.conn.execute(
+                "SELECT g.pos, r.origin, r.seq FROM sync_route_groups g JOIN records r ON r.pos = g.pos"
+                " WHERE g.grp = ? AND g.pos < ? ORDER BY g.pos", (group, pos)), *send]
+        return send
+
+    def _route_one(self, db: sqlite_utils.Database, pos: int, record: Record) -> None:
+        group = self._index(db, pos, record)
+        for node in sorted(self._targets(db, record)):
+            self._send(db, node, self._with_group(db, node, group, pos, record))
+        if record.origin == "C" and record.kind == "node.enrolled":
+            self._backfill(db, str(record.body.get("node", "")), pos)
+
+    def _backfill(self, db: sqlite_utils.Database, node: str, upto: int) -> None:
+        """A node's first enrolment: its queue is made afresh from the log up to its enrolment (what
+        `route` sends it or everyone: the directory, the catalogue, staff who may sign in there, ...),
+        in log order, so its first pull starts with one elision per origin before what it may see.
+        Nothing was pulled before (a node pulls only once enrolled), so starting afresh is safe;
+        a later enrolment (a new key after a lost PC) keeps the queue the node has pulled from."""
+        if not node or db.conn.execute("INSERT OR IGNORE INTO sync_route_nodes VALUES (?)", (node,)).rowcount == 0:
+            return
+        for table in ("sync_routes", "sync_route_marks", "sync_route_gaps", "sync_route_members"):
+            db.conn.execute(f"DELETE FROM {table} WHERE node = ?", (node,))
+        send: dict[int, tuple[int, str, int]] = {}
+        after = 0
+        while page := [s for s in self.store.records_after(after, limit=5000) if s.pos <= upto]:
+            for stored in page:
+                record = stored.record
+                targets = self.route(record)
+                if "*" in targets or node in targets:
+                    group = self.group(record) if self.group is not None else None
+                    for item in self._with_group(db, node, group, stored.pos, record):
+                        send[item[0]] = item
+            after = page[-1].pos
+            if after >= upto:
+                break
+        self._send(db, node, [send[p] for p in sorted(send)])
+
+    # -- the queue ------------------------------------------------------------------------------
+    def _send(self, db: sqlite_utils.Database, node: str, items: Sequence[tuple[int, str, int]]) -> None:
+        """Queue records (pos, origin, seq) for `node`, with the elisions and re-cuts their places
+        in each origin's chain need. Records already sent are skipped; a node's own never queued."""
+        if not node or node == "C":
             return
         conn = db.conn
-        row = conn.execute("SELECT seq FROM sync_route_marks WHERE node = ? AND origin = ?",
-                           (node, origin)).fetchone()
-        mark = row[0] if row else 0
-        if seq <= mark:
-            return
-        conn.execute(
-            "INSERT OR IGNORE INTO sync_routes (node, pos) SELECT ?, pos FROM records"
-            " WHERE origin = ? AND seq > ? AND seq <= ? ORDER BY seq", (node, origin, mark, seq))
-        conn.execute("INSERT INTO sync_route_marks VALUES (?, ?, ?) ON CONFLICT (node, origin)"
-                     " DO UPDATE SET seq = excluded.seq", (node, origin, seq))
+        next_n = (conn.execute("SELECT max(n) FROM sync_routes").fetchone()[0] or 0) + 1
+        rows: list[tuple[int, str, str, int, int, int | None, int]] = []
+        by_origin: dict[str, list[tuple[int, int]]] = {}
+        for pos, origin, seq in items:
+            if origin != node:
+                by_origin.setdefault(origin, []).append((seq, pos))
+        for origin, found in sorted(by_origin.items()):
+            found.sort()
+            row = conn.execute("SELECT seq FROM sync_route_marks WHERE node = ? AND origin = ?",
+                               (node, origin)).fetchone()
+            mark = row[0] if row else 0
+            recut: dict[tuple[int, int], list[tuple[int, int]]] = {}
+            for seq, pos in found:
+                if seq > mark:
+                    continue
+                gap = conn.execute("SELECT first, last FROM sync_route_gaps WHERE node = ? AND origin = ?"
+                                   " AND first <= ? ORDER BY first DESC LIMIT 1", (node, origin, seq)).fetchone()
+                if gap is not None and gap[1] >= seq:   # else it was sent already
+                    recut.setdefault((gap[0], gap[1]), []).append((seq, pos))
+            for (first, last), inside in sorted(recut.items()):
+                conn.execute("DELETE FROM sync_route_gaps WHERE node = ? AND origin = ? AND first = ?",
+                             (node, origin, first))
+                unit = next_n
+                next_n = self._cut(conn, rows, node, origin, first, last, inside, next_n, unit)
+            extend = [(seq, pos) for seq, pos in found if seq > mark]
+            if extend:
+                cursor = mark + 1
+                for seq, pos in extend:
+                    next_n = self._cut(conn, rows, node, origin, cursor, seq, [(seq, pos)], next_n, None)
+                    cursor = seq + 1
+                conn.execute("INSERT INTO sync_route_marks VALUES (?, ?, ?) ON CONFLICT (node, origin)"
+                             " DO UPDATE SET seq = excluded.seq", (node, origin, extend[-1][0]))
+        conn.executemany("INSERT INTO sync_routes (n, node, origin, first, last, pos, unit)"
+                         " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
-    def _backfill(self, db: sqlite_utils.Database, node: str, enrolled: Record) -> None:
-        """A node just enrolled: queue what `route` sends it (or everyone) that was stored before it
-        existed (the directory, the catalogue, ...). Rare, so a full scan is fine; done once per
-        node (a projection rebuild replays enrolments and must not rescan)."""
-        if db.conn.execute("SELECT 1 FROM sync_route_marks WHERE node = ? LIMIT 1", (node,)).fetchone():
-            return
-        after = 0
-        while page := self.store.records_after(after, limit=5000):
-            for stored in page:
-                targets = self.route(stored.record)
-                if "*" in targets or node in targets:
-                    self._queue(db, node, stored.record.origin, stored.record.seq)
-            after = page[-1].pos
+    @staticmethod
+    def _cut(conn: Any, rows: list[tuple[int, str, str, int, int, int | None, int]], node: str, origin: str,
+             first: int, last: int, inside: list[tuple[int, int]], n: int, unit: int | None) -> int:
+        """Queue origin's range first..last for node as the records `inside` (seq, pos) with an
+        elision for every stretch between them (and a withheld range for each); returns the next n.
+        `unit` ties the entries of a re-cut together (None: each entry stands alone)."""
+        cursor = first
+        for seq, pos in [*inside, (last + 1, None)]:
+            if seq > cursor and cursor <= last:
+                end = min(seq - 1, last)
+                rows.append((n, node, origin, cursor, end, None, unit if unit is not None else n))
+                conn.execute("INSERT INTO sync_route_gaps VALUES (?, ?, ?, ?)", (node, origin, cursor, end))
+                n += 1
+            if pos is not None:
+                rows.append((n, node, origin, seq, seq, pos, unit if unit is not None else n))
+                n += 1
+                cursor = seq + 1
+        return n
 
-    def pull(self, node: str, after: int, limit: int) -> tuple[list[tuple[int, bytes, bytes]], int, bool]:
-        """([(central position, raw, sig)], next cursor, more?) for `node` after its cursor."""
+    # -- pulling ---------------------------------------------------------------------------------
+    _PULL = ("SELECT q.n, q.unit, q.origin, q.first, q.last, q.pos, r.central_pos, r.raw, r.sig FROM sync_routes q"
+             " LEFT JOIN records r ON r.pos = q.pos WHERE q.node = ? AND q.n > ?")
+
+    def pull(self, node: str, after: int, limit: int) -> tuple[list[Frame], int, bool]:
+        """([(central position or ELIDED, raw, sig)], next cursor, more?) for `node` after its cursor.
+
+        At most `limit` entries, except that a re-cut unit is never split across pages. Elisions are
+        signed as they are read (Ed25519 is deterministic: the same elision is the same bytes)."""
         conn = self.store.db.conn
-        with self.store.transaction():
-            rows = conn.execute(
-                "SELECT q.n, r.central_pos, r.raw, r.sig FROM sync_routes q JOIN records r ON r.pos = q.pos"
-                " WHERE q.node = ? AND q.n > ? ORDER BY q.n LIMIT ?", (node, after, limit + 1)).fetchall()
-        more = len(rows) > limit
-        rows = rows[:limit]
+        with self.store.transaction() as db:
+            self._catch_up(db)
+            rows = conn.execute(self._PULL + " ORDER BY q.n LIMIT ?", (node, after, max(1, limit))).fetchall()
+            if rows:
+                rows += conn.execute(self._PULL + " AND q.unit = ? ORDER BY q.n",
+                                     (node, rows[-1][0], rows[-1][1])).fetchall()
+            more = rows != [] and conn.execute("SELECT 1 FROM sync_routes WHERE node = ? AND n > ? LIMIT 1",
+                                               (node, rows[-1][0])).fetchone() is not None
+            frames: list[Frame] = []
+            for _, _, origin, first, last, pos, central_pos, raw, sig in rows:
+                if pos is not None:
+                    frames.append((central_pos, raw, sig))
+                    continue
+                elision = self._elision(conn, node, origin, first, last)
+                frames.append((ELIDED, elision.raw, elision.sig))
         cursor = rows[-1][0] if rows else after
-        return [(pos, raw, sig) for _, pos, raw, sig in rows], cursor, more
+        return frames, cursor, more
+
+    def _elision(self, conn: Any, node: str, origin: str, first: int, last: int) -> Elision:
+        ids = dict(conn.execute("SELECT seq, id FROM records WHERE origin = ? AND seq IN (?, ?)",
+                                (origin, first - 1, last)))
+        assert self.store.signer is not None
+        return sign_elision(self.store.signer, net=self.store.network, node=node, origin=origin, first=first,
+                            last=last, prev=ids.get(first - 1), id=ids[last])
 
 
 # --- enrolment tokens ---------------------------------------------------------------------------
@@ -366,7 +561,7 @@ def error(code: str, message: str, status: int, **detail: object) -> Response:
 
 # --- the blueprint ---------------------------------------------------------------------------------
 
-def create_sync_blueprint(store: LogStore, *, route: Route = route_everything,
+def create_sync_blueprint(store: LogStore, *, route: Route = route_everything, group: Group | None = None,
                           tokens: EnrolmentBook | None = None, blobs: BlobStore | None = None,
                           config: SyncConfig | None = None, nonces: NonceStore | None = None,
                           clock: Callable[[], float] = time.time) -> Blueprint:
@@ -374,12 +569,14 @@ def create_sync_blueprint(store: LogStore, *, route: Route = route_everything,
 
     `store` is central's LogStore opened with central's signing key (origin "C"); its directory
     says which node keys are enrolled. `route(record)` names the nodes that receive a record
-    (`"*"`: all). `tokens` enables enrolment; `blobs` the attachment endpoints."""
+    (`"*"`: all); `group(record)` the group (a case) whose earlier records go with it to a node
+    that has not had them (see `Routes`). `tokens` enables enrolment; `blobs` the attachment
+    endpoints."""
     if store.origin != "C" or store.signer is None or store.directory is None:
         raise ValueError("the sync blueprint needs central's LogStore, opened with central's signing key")
     config = config or SyncConfig()
     nonces = nonces or NonceStore(window=config.replay_window)
-    routes = Routes(store, route)
+    routes = Routes(store, route, group)
     tokens = tokens or EnrolmentBook(store)
     lookup = directory_lookup(lambda: store.directory)  # type: ignore[arg-type, return-value]
     bp = Blueprint("bianmin_sync", __name__, url_prefix=PREFIX)

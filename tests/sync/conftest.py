@@ -88,7 +88,7 @@ class Central:
 
 
 def make_central(folder: Path, *, config: SyncConfig | None = None,
-                 route: Callable | None = None) -> Central:  # type: ignore[type-arg]
+                 route: Callable | None = None, group: Callable | None = None) -> Central:  # type: ignore[type-arg]
     import time
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -99,7 +99,7 @@ def make_central(folder: Path, *, config: SyncConfig | None = None,
     shift = [0.0]
     app = Flask("test-central")
     app.register_blueprint(create_sync_blueprint(
-        store, route=route or route_everything, tokens=tokens, blobs=blobs, config=config,
+        store, route=route or route_everything, group=group, tokens=tokens, blobs=blobs, config=config,
         nonces=NonceStore(folder / "nonces.sqlite", window=config.replay_window),
         clock=lambda: time.time() + shift[0]))
     served = Served(app)
