@@ -109,7 +109,8 @@ def _common(quarter: Quarter) -> dict[str, Any]:
     staff = current_staff()
     return {"quarter": quarter, "card": scorecard(), "source_names": SOURCE_NAMES, "fee_reasons": FEE_REASONS,
             "may_record": bool(staff and staff.has_role(*RECORDERS)),
-            "may_decide": bool(staff and staff.has_role(*DECIDERS)), "this_quarter": Quarter.of(central_of().today())}
+            "may_decide": bool(staff and staff.has_role(*DECIDERS)), "this_quarter": Quarter.of(central_of().today()),
+            "frozen_quarter": assessment_store.is_published(store_db(), quarter.text)}
 
 
 # --- reading --------------------------------------------------------------------------------------

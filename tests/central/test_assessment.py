@@ -396,3 +396,29 @@ def test_projection_skips_records_not_signed_by_central(app, units):
     # a malformed body from central is skipped, never raised
     central.sign(assessment_records.FINDING, {**body, "count": "many"})
     assert assessment_store.entries(central.log.db, Q3) == []
+
+
+def test_demo_records_a_published_quarter_and_a_current_one(app):
+    from central.assessment_demo import record_demo
+
+    central = app.extensions["central"]
+    assert record_demo(central).units == ()  # no sub-centre: nothing
+    for code in ("S01", "S02", "S03", "S04"):
+        SubCentre(central, code)
+    summary = record_demo(central)
+    assert summary.published == Q3 and summary.findings > 0 and summary.bonuses >= 3
+    blobs = app.extensions["central_blobs"]
+    db = central.log.db
+    published = assessment_store.published(db, Q3)
+    assert [u["unit"] for u in sorted(published.body["units"], key=lambda u: u["unit"])] == ["S01", "S02", "S03",
+                                                                                          "S04"]
+    for entry in assessment_store.entries(db, Q3) + assessment_store.entries(db, "2026-Q4"):
+        assert all(blobs.has(e.sha256) for e in entry.evidence)
+    s02 = board(app).unit("S02")
+    assert any(not line.counted for line in s02.score.bonus_lines)  # the overlapping clause shows
+    assert board(app, "2026-Q4").published is None and assessment_store.entries(db, "2026-Q4")
+    assert Clerk(app, "li").get("/assessment/2026-Q3/unit/S02").status_code == 200
+    assert app.test_client().get("/bulletin/2026-Q3").status_code == 200
+    before = len(central.log.db.execute("SELECT 1 FROM records").fetchall())
+    assert record_demo(central).findings == 0  # a second run adds nothing
+    assert len(central.log.db.execute("SELECT 1 FROM records").fetchall()) == before
