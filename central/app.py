@@ -29,6 +29,7 @@ from sync.server import create_sync_blueprint
 from web.auth import current_staff, login_required
 from web.casepage import CaseRoles, case_blueprint
 from web.guide import guide_blueprint
+from web.public import init_public_site
 
 CENTRAL_ROLES = ("window_clerk", "card_clerk", "cashier", "supervisor", "inspector", "admin")
 _CLERKS = ("window_clerk", "card_clerk")
@@ -55,6 +56,14 @@ NAV = [
                  active_prefixes=("assessment.", "awards.")),
     web.NavEntry("admin.index", _l("Administration"), roles=("admin",), active_prefixes=("admin.",)),
     web.NavEntry("guide.index", _l("Service guide"), active_prefixes=("guide.",)),
+]
+
+# what a signed-out visitor sees between the public pages (web/public.py): guide, forms, status, kiosk
+PUBLIC_LINKS = [
+    web.NavEntry("guide.index", _l("Service guide"), active_prefixes=("guide.item", "guide.checklist")),
+    web.NavEntry("guide.forms", _l("Application forms"), active_prefixes=("guide.form",)),
+    web.NavEntry("public.status", _l("Case status")),
+    web.NavEntry("kiosk.home", _l("Touch-screen enquiry")),
 ]
 
 
@@ -112,6 +121,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     for module in (views_assessment, views_awards, views_bulletin):
         app.register_blueprint(module.bp)
+    from central import views_kiosk  # the touch screen in the hall: public, no sign-in (issue 7)
+
+    app.register_blueprint(views_kiosk.bp)
+    init_public_site(app, links=PUBLIC_LINKS, centre=lambda: central.catalogue().centre)
     app.register_blueprint(case_blueprint(case_source(), roles=CASE_ROLES))  # the page both apps show
     app.register_blueprint(guide_blueprint(catalogue_getter=central.catalogue, tier_getter=lambda: "city",
                                            public=True, intake_endpoint="window.intake"))

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
-from central import board_store, sms, sms_store, supervision_cards
+from central import board_charts, board_store, sms, sms_store, supervision_cards
 from central.pages import central_of, kind_name, staff_name, status_name
 from central.verify import check_records
 from store.directory import list_nodes
@@ -41,8 +41,17 @@ def board() -> str:
     catalogue = central.catalogue()
     groups = board_store.tallies_all(db, today, soon)
     names = {d.code: d.name for d in catalogue.departments} | {w.code: w.name for w in catalogue.windows}
+    node_names = {n.node: n.name for n in list_nodes(db)}
+    first = today - dt.timedelta(days=board_charts.DAYS - 1)
+    charts = {
+        "department": board_charts.open_by_department(groups["department"], names),
+        "received": board_charts.received_per_day(board_store.received_per_day(db, first, today), today),
+        "window": board_charts.late_by(groups["window"], names, title=gettext("Overdue and due soon by window")),
+        "node": board_charts.late_by([t for t in groups["node"] if t.key], node_names,  # city windows: above
+                                     title=gettext("Overdue and due soon by service point")),
+    }
     return render_template("central/supervision_board.html", groups=groups, total=board_store.total(groups["department"]),
-                           names=names, today=today, soon=soon,
+                           names=names, today=today, soon=soon, charts=charts,
                            urgent=board_store.listing(db, light="red", today=today, soon=soon, limit=20))
 
 

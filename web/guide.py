@@ -14,6 +14,9 @@ can take in are marked, and a filter shows only those.
 The checklist is the one-time notification (一次告知) before the applicant comes: every material,
 in one A4 sheet with the item's time limit, fees and where to go, so a villager learns everything
 at once and never has to come back for a second piece of paper.
+
+Every item also has its application form (表格下载, web/application_forms.py), generated from the
+catalogue: a printable A4 page and a .docx, listed by department on the forms page.
 """
 
 from __future__ import annotations
@@ -23,9 +26,12 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask_babel import gettext
 
 from casework.catalogue import FORM_LABELS, TIER_LABELS, Catalogue, ServiceItem, describe_fee
-from web.auth import login_required
+from casework.catalogue.application_form import application_form, form_title
+from web.application_forms import docx_download, render_application_form
+from web.auth import current_staff, login_required
 from web.notices import render_notice
 from web.settings import settings
 
@@ -76,7 +82,8 @@ def guide_blueprint(
     today: Callable[[], Any] | None = None,
     intake_endpoint: str | None = None,
 ) -> Blueprint:
-    """The guide's pages as a blueprint (endpoints `<name>.index`, `<name>.item`, `<name>.checklist`).
+    """The guide's pages as a blueprint (endpoints `<name>.index`, `<name>.item`, `<name>.checklist`,
+    `<name>.forms` (the forms by department), `<name>.form` (one form on A4), `<name>.form_docx`).
 
     `public=False` puts every page behind the login. `tier_getter` returns this place's tier
     (village, town, city) to mark what can be taken in here; `intake_endpoint` (taking `item=`)
@@ -92,7 +99,23 @@ def guide_blueprint(
         return cat
 
     def tier() -> str | None:
-        return tier_getter() if tier_getter is not None else None
+        """This place's tier, for staff only: "taken in here" means nothing to a citizen reading
+        the public guide (the item page says where it can be handed in)."""
+        if tier_getter is None or current_staff() is None:
+            return None
+        return tier_getter()
+
+    def find(cat: Catalogue, q: str, department: str) -> list[ServiceItem]:
+        if q:
+            return cat.search(q, department=department or None)
+        if department:
+            return cat.items_for_department(department)
+        return list(cat.items)
+
+    def item_of(cat: Catalogue, code: str) -> ServiceItem:
+        if not cat.has_item(code):
+            abort(404)
+        return cat.item(code)
 
     @bp.get("/")
     @guard
@@ -105,12 +128,7 @@ def guide_blueprint(
         dept_codes = {d.code for d in cat.departments}
         if department not in dept_codes:
             department = ""
-        if q:
-            items = cat.search(q, department=department or None)
-        elif department:
-            items = cat.items_for_department(department)
-        else:
-            items = list(cat.items)
+        items = find(cat, q, department)
         if here_only and place_tier:
             items = [i for i in items if i.receivable_at(place_tier)]
         dept_names = {d.code: d.name for d in cat.departments}
@@ -134,8 +152,40 @@ def guide_blueprint(
         return render_template(
             "guide/item.html", item=it, department=cat.department(it.department), window=window,
             fees=_fees_text(cat, it), form_labels=FORM_LABELS, tier_labels=TIER_LABELS,
-            place_tier=tier(), bp=name, public=public, intake_endpoint=intake_endpoint,
+            place_tier=tier(), bp=name, public=public, intake_endpoint=intake_endpoint, form_title=form_title(it),
         )
+
+    @bp.get("/forms")
+    @guard
+    def forms() -> str:
+        """Every item's application form, grouped by department in catalogue order, searchable."""
+        cat = catalogue()
+        q = request.args.get("q", "").strip()[:100]
+        department = request.args.get("department", "").strip()
+        if department not in {d.code for d in cat.departments}:
+            department = ""
+        found = {i.code for i in find(cat, q, department)}
+        groups = [(d, [i for i in cat.items if i.department == d.code and i.code in found])
+                  for d in cat.departments]
+        groups = [(d, items) for d, items in groups if items]
+        return render_template("guide/forms.html", groups=groups, total=len(found), q=q, department=department,
+                               departments=cat.departments, bp=name, public=public, form_title=form_title)
+
+    @bp.get("/item/<code>/form")
+    @guard
+    def form(code: str) -> str:
+        cat = catalogue()
+        it = item_of(cat, code)
+        return render_application_form(application_form(cat, it),
+                                       back_url=url_for(f"{name}.item", code=code),
+                                       back_label=gettext("Back to the item"),
+                                       docx_url=url_for(f"{name}.form_docx", code=code))
+
+    @bp.get("/item/<code>/form.docx")
+    @guard
+    def form_docx(code: str) -> Response:
+        cat = catalogue()
+        return docx_download(application_form(cat, item_of(cat, code)))
 
     @bp.get("/item/<code>/checklist")
     @guard
@@ -145,6 +195,7 @@ def guide_blueprint(
             abort(404)
         day = today() if today is not None else dt.date.today()
         content = checklist_notice(cat, cat.item(code), place=settings().place(), date=day)
-        return render_notice(content, back_url=url_for(f"{name}.item", code=code))
+        return render_notice(content, back_url=url_for(f"{name}.item", code=code),
+                             back_label=gettext("Back to the item"))
 
     return bp

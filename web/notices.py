@@ -128,11 +128,13 @@ def notice_view(content: Any, *, public_base_url: str | None = None) -> NoticeVi
     )
 
 
-def render_notice(content: Any, *, public_base_url: str | None = None, back_url: str | None = None) -> str:
+def render_notice(content: Any, *, public_base_url: str | None = None, back_url: str | None = None,
+                  back_label: str | None = None, layout: str = "base.html") -> str:
     """The notice as a full HTML page laid out for A4, with a print button (needs a request).
 
-    `public_base_url` defaults to the app's `WEB_PUBLIC_URL`; `back_url` adds a link back to the
-    case (not printed).
+    `public_base_url` defaults to the app's `WEB_PUBLIC_URL`; `back_url` adds a link back (not
+    printed), labelled `back_label` (default "Back to the case"); `layout` is the template the page
+    sits in (the kiosk passes its own, so a printed checklist keeps the kiosk's frame and idle reset).
     """
     view = notice_view(content, public_base_url=public_base_url)
-    return render_template("notice.html", notice=view, back_url=back_url)
+    return render_template("notice.html", notice=view, back_url=back_url, back_label=back_label, layout=layout)
