@@ -19,13 +19,14 @@ import web
 from central import sms
 from central.case_source import case_source
 from central.datadir import DataDir
-from central.pages import china_time, place_label
+from central.pages import acting_place, china_time, place_label
 from central.routing import Router
 from central.runtime import Central
 from store.accounts import StaffAccount
 from store.db import open_db
 from sync.blobs import BlobStore
 from sync.server import create_sync_blueprint
+from web.access_log import init_access_log
 from web.auth import current_staff, login_required
 from web.casepage import CaseRoles, case_blueprint
 from web.guide import guide_blueprint
@@ -42,6 +43,10 @@ CASE_ROLES = CaseRoles(
     notice=(*_CLERKS, "cashier", "supervisor"),
     scan=(*_CLERKS, "supervisor", "inspector"),
     evaluate=_CLERKS,
+    # a number in full, with a reason, to the clerks whose window has the case and to supervisors; never
+    # to a cashier (the fee needs no ID), an inspector (who checks conduct on the scans) or an admin
+    unmask=(*_CLERKS, "supervisor"),
+    unmask_any=("supervisor",),
 )
 
 NAV = [
@@ -78,7 +83,9 @@ def _may_log_in(staff: StaffAccount) -> bool:
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build central's app. Config: DATA_DIR (required), SMS_SENDER (default True: run the outbox
-    thread), CENTRAL_CLOCK (a function returning an aware datetime: tests move the day)."""
+    thread), CENTRAL_CLOCK (a function returning an aware datetime: tests move the day),
+    RETENTION_JOB (default False; `central run` sets it: archive ended cases' scans and apply the
+    retention policy every hour, central.retention_job)."""
     config = dict(config or {})
     data = DataDir(Path(config["DATA_DIR"]))
     if not data.exists():
@@ -125,6 +132,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(views_kiosk.bp)
     init_public_site(app, links=PUBLIC_LINKS, centre=lambda: central.catalogue().centre)
+    # every unmask, print, scan view and export is a record central signs (web.access_log); the
+    # supervisors' review of them, and the retention of personal data (issue 8)
+    init_access_log(app, sign=central.sign, place=acting_place)
+    from central import retention_job, views_access, views_retention
+
+    app.register_blueprint(views_access.bp)
+    app.register_blueprint(views_retention.bp)
+    if config.get("RETENTION_JOB", False):
+        retention_job.start(app, central)
     app.register_blueprint(case_blueprint(case_source(), roles=CASE_ROLES))  # the page both apps show
     app.register_blueprint(guide_blueprint(catalogue_getter=central.catalogue, tier_getter=lambda: "city",
                                            public=True, intake_endpoint="window.intake"))

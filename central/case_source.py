@@ -16,7 +16,7 @@ from flask import current_app
 from flask_babel import gettext
 
 from casework.case_state import CaseState
-from central.pages import central_of, china_time, current_window, staff_name
+from central.pages import acting_place, central_of, china_time, current_window, staff_name
 from sync.canonical import Refusal
 from sync.envelope import RECORD_DOMAIN, parse_record
 from web.casepage import CaseSource, LoadedCase, TimelineEntry
@@ -56,11 +56,6 @@ def load_case(number: str) -> LoadedCase | None:
     return LoadedCase(state, entries)
 
 
-def _place() -> str:
-    window = current_window()
-    return f"window:{window}" if window else "central"
-
-
 def _append(kind: str, body: dict[str, Any]) -> Any:
     fields = {k: v for k, v in body.items() if k not in ("case", "after", "by", "window")}
     window = current_window()
@@ -78,6 +73,11 @@ def _blob(sha256: str) -> bytes | None:
     return blobs.read(sha256) if blobs.has(sha256) else None
 
 
+def _scan_state(sha256: str) -> str:
+    """Here, or missing (not uploaded yet, or deleted after `central_scans_years`)."""
+    return "here" if current_app.extensions["central_blobs"].has(sha256) else "missing"
+
+
 def _names() -> dict[str, str]:
     rows = store_db().execute("SELECT node, name FROM directory_nodes").fetchall()
     return {f"node:{node}": name for node, name in rows if name}
@@ -85,9 +85,9 @@ def _names() -> dict[str, str]:
 
 def case_source() -> CaseSource:
     return CaseSource(
-        load=load_case, append=_append, place=_place, calendar=lambda: central_of().calendar(),
+        load=load_case, append=_append, place=acting_place, calendar=lambda: central_of().calendar(),
         catalogue=lambda: central_of().catalogue(), blob=_blob, forward_targets=_targets, place_names=_names,
-        now=lambda: central_of().now())
+        now=lambda: central_of().now(), scan_state=_scan_state)
 
 
 __all__ = ["case_source", "load_case"]

@@ -68,7 +68,7 @@ def run(data: Path, port: int, host: str) -> None:
 
     from central.app import create_app
 
-    app = create_app({"DATA_DIR": str(data)})
+    app = create_app({"DATA_DIR": str(data), "RETENTION_JOB": True})  # archiving and retention, hourly
     click.echo(f"central listening on http://{host}:{port}/")
     serve(app, host=host, port=port, threads=8)
 

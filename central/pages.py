@@ -45,6 +45,12 @@ def current_window() -> str | None:
     return None
 
 
+def acting_place() -> str:
+    """Where the signed-in member of staff acts: their window (`window:W06`), else the centre as a whole."""
+    window = current_window()
+    return f"window:{window}" if window else "central"
+
+
 def place_label(place: str | None) -> str:
     """A place code as people say it: `window:W05` -> `W05 市场监管局窗口`, `node:V000123` -> its name."""
     if not place:

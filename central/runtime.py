@@ -30,6 +30,7 @@ from casework.cases import Event, check_event, fold, new_event_body
 from casework.catalogue import Catalogue
 from casework.identity import mask_name
 from central import (
+    access_store,
     assessment_store,
     awards_store,
     board_store,
@@ -76,6 +77,7 @@ def ensure_schemas(db: Database) -> None:
     settlement_store.ensure_schema(db)
     card_store.ensure_schema(db)
     sms_store.ensure_schema(db)
+    access_store.ensure_schema(db)
     report_submissions.ensure_schema(db)
     assessment_store.ensure_schema(db)
     awards_store.ensure_schema(db)
@@ -227,6 +229,9 @@ class Central:
                                 type(exc).__name__)
         elif kind == report_submissions.KIND:
             report_submissions.project(db, record)  # signed by nodes: counts only for the node it names
+        elif kind == "access.logged":
+            # every place signs its own accesses, so a node's count (for that node: the place is the signer)
+            access_store.project(db, record, day=china_day(record.time), received_at=self.log.received_at(record.id))
         elif record.origin != "C":
             return  # central's own kinds count only when central signed them
         elif kind == "card.registered":
@@ -322,6 +327,7 @@ class Central:
             board_store.reset(db)
             settlement_store.reset(db)
             card_store.reset(db)
+            access_store.reset(db)
             report_submissions.reset(db)
             assessment_store.reset(db)
             awards_store.reset(db)

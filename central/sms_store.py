@@ -83,3 +83,24 @@ def counts(db: Database) -> tuple[int, int]:
     """(waiting, sent)."""
     row = db.execute("SELECT sum(sent_at IS NULL), sum(sent_at IS NOT NULL) FROM sms_outbox").fetchone()
     return int(row[0] or 0), int(row[1] or 0)
+
+
+# --- retention (casework.retention `sms_days`, applied by central.retention_job) ---------------------
+
+def sent_with_numbers(db: Database, *, before: float) -> int:
+    """Messages sent before `before` whose phone number and text are still held in clear."""
+    return int(db.execute("SELECT count(*) FROM sms_outbox WHERE sent_at IS NOT NULL AND sent_at < ?"
+                          " AND (phone NOT LIKE '%*%' OR text <> '')", [before]).fetchone()[0])
+
+
+def forget_sent_numbers(db: Database, *, before: float) -> int:
+    """Mask the phone number and blank the text of those messages: the outbox then shows only that the
+    case's applicant was told (reason, when), which is all supervision needs. Returns how many."""
+    from casework.identity import mask_phone
+
+    rows = db.execute("SELECT id, phone FROM sms_outbox WHERE sent_at IS NOT NULL AND sent_at < ?"
+                      " AND (phone NOT LIKE '%*%' OR text <> '')", [before]).fetchall()
+    for message_id, phone in rows:
+        db.execute("UPDATE sms_outbox SET phone = ?, text = '' WHERE id = ?",
+                   [phone if "*" in phone else mask_phone(phone), message_id])
+    return len(rows)

@@ -21,6 +21,7 @@ from casework.messages import RuleError
 from central import board_store, card_store
 from central.pages import central_of, staff_name, status_name
 from sync.canonical import nfc
+from web.access_log import record_access
 from web.auth import roles_required
 from web.notices import render_notice
 from web.settings import store_db
@@ -124,4 +125,7 @@ def guide(card: str) -> str:
         number=project.card, project=project.name, project_type=project.project_type, applicant=project.owner,
         investment_fen=project.investment_fen, contact=project.contact, phone=project.phone,
         issued_on=dt.date.fromisoformat(project.day) if project.day else None), catalogue)
+    # the sheet names the project's contact (phone masked): a print of personal data, recorded first
+    record_access("print_notice", what={"notice": "guide_sheet", "card": card},
+                  subject={"name": project.contact} if project.contact else None)
     return render_notice(content, back_url=url_for("card.project", card=card))

@@ -44,6 +44,7 @@ from central.pages import (
 from central.routing import target_for
 from store.directory import list_nodes
 from sync.canonical import nfc
+from web import access_log
 from web.auth import current_staff, roles_required
 from web.case_actions import (
     DELIVERY_NAMES,
@@ -61,6 +62,12 @@ from web.settings import store_db
 bp = Blueprint("window", __name__, url_prefix="/window", template_folder="templates", static_folder="static",
                static_url_path="/static/central")
 CLERKS = ("window_clerk", "card_clerk")
+UNMASKERS = (*CLERKS, "supervisor")  # as the shared case page (central.app.CASE_ROLES)
+
+
+def _may_unmask(state: CaseState, window: str) -> bool:
+    return access_log.may_unmask(state, f"window:{window}" if window else "central", roles=UNMASKERS,
+                                 any_case=("supervisor",))
 
 
 def _need_window() -> str:
@@ -223,7 +230,8 @@ def _context(state: CaseState, window: str) -> ActionContext:
 
 
 def _render_case(state: CaseState, window: str, *, errors: dict[str, str] | None = None, open_action: str = "",
-                 values: Any = None, status: int = 200) -> tuple[str, int]:
+                 values: Any = None, status: int = 200, revealed: dict[str, str] | None = None,
+                 unmask_errors: dict[str, str] | None = None) -> tuple[str, int]:
     central = central_of()
     place = f"window:{window}"
     actions = offered(state, place, allowed_actions(state, place))
@@ -249,6 +257,10 @@ def _render_case(state: CaseState, window: str, *, errors: dict[str, str] | None
         joint_windows=[(w.code, f"{w.code} {w.name}") for w in catalogue.windows
                        if w.kind in ("department", "combined") and w.code != window],
         joint_open=(row.joint.split() if row else []), is_holder=state.holder == place,
+        may_unmask=_may_unmask(state, window), revealed=revealed or {}, unmask_errors=unmask_errors or {},
+        unmask_values=request.form if unmask_errors else {},
+        unmask_open=request.form.get("field", "") if unmask_errors else "", reasons=access_log.reason_choices(),
+        masked_id=access_log.masked_id,
     ), status
 
 
@@ -257,6 +269,19 @@ def _render_case(state: CaseState, window: str, *, errors: dict[str, str] | None
 def case(number: str) -> Any:
     window = current_window() or ""
     return _render_case(_state(number), window)
+
+
+@bp.post("/case/<number>/unmask")
+@roles_required(*UNMASKERS)
+def unmask(number: str) -> Any:
+    """One ID or phone number in full for this page view, with a reason, recorded first (web.access_log)."""
+    window = current_window() or ""
+    state = _state(number)
+    try:
+        revealed = access_log.unmask(state, request.form, permitted=_may_unmask(state, window))
+    except access_log.UnmaskRefusedError as err:
+        return _render_case(state, window, unmask_errors=err.errors, status=400)
+    return _render_case(state, window, revealed=revealed)
 
 
 @bp.post("/case/<number>/act/<action>")
@@ -396,6 +421,7 @@ def notice(number: str, kind: str) -> Any:
     except RuleError as err:
         flash(err.translated(gettext), "error")
         return redirect(url_for("window.case", number=number))
+    access_log.record_print(kind, state, assessment=options.get("assessment"))  # first: nothing printed unrecorded
     return render_notice(content, back_url=url_for("window.case", number=number))
 
 
@@ -410,6 +436,7 @@ def scan(number: str, sha256: str) -> Any:
     if not blobs.has(sha256):
         abort(404, gettext("The scan has not reached the city yet; it arrives with the node's next sync."))
     data = blobs.read(sha256)
+    access_log.record_scan(state, sha256)  # sensitive personal data: recorded before it is shown
     mimetype = "application/pdf" if data[:4] == b"%PDF" else (
         "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg")
     return Response(data, mimetype=mimetype, headers={"Cache-Control": "no-store"})

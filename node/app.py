@@ -26,7 +26,8 @@ from node.cases_source import node_case_source
 from node.context import Node
 from node.syncing import NodeSync
 from node.views.common import CLERK_ROLES, NODE_ROLES
-from web.casepage import case_blueprint
+from web.access_log import init_access_log
+from web.casepage import CaseRoles, case_blueprint
 from web.guide import guide_blueprint
 
 KEY = "bianmin_node"
@@ -84,7 +85,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         public=False,
         intake_endpoint="intake.form",
     ))
-    app.register_blueprint(case_blueprint(node_case_source(the_node, db_getter), roles=CLERK_ROLES))
+    # every unmask, print, scan view and export is a record this node signs (web.access_log)
+    init_access_log(app, sign=the_node.append, place=lambda: settings.place)
+    app.register_blueprint(case_blueprint(node_case_source(the_node, db_getter), roles=CaseRoles(
+        read=CLERK_ROLES, act=CLERK_ROLES, notice=CLERK_ROLES, scan=CLERK_ROLES, evaluate=CLERK_ROLES,
+        unmask=CLERK_ROLES)))  # a node's clerks handle the cases routed to it (docs/permissions.md)
 
     app.extensions["bianmin_node_sync"] = NodeSync(the_node, interval=float(cfg.get("SYNC_INTERVAL", 60)))
     if cfg.get("SYNC_LOOP"):

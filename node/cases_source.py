@@ -22,6 +22,8 @@ from node import scans
 from node.context import Node
 from store import cases as store_cases
 from store import directory as store_directory
+from store import scans as store_scans
+from sync.blobs import BlobError
 from sync.canonical import Refusal
 from sync.envelope import RECORD_DOMAIN, Record
 from web.case_actions import FormErrors
@@ -130,7 +132,17 @@ def save_upload(node: Node, upload: Any) -> str:
 
 def node_case_source(node: Node, db_getter: Callable[[], Database]) -> CaseSource:
     def blob(sha: str) -> bytes | None:
-        return node.blobs.read(sha) if node.blobs.has(sha) else None
+        if not node.blobs.readable(sha):
+            return None
+        try:
+            return node.blobs.read(sha)
+        except BlobError:  # damaged on disk: shown as not here; housekeeping fetches it again
+            return None
+
+    def scan_state(sha: str) -> str:
+        if node.blobs.readable(sha):
+            return "here"
+        return "archived" if store_scans.is_archived(db_getter(), sha) else "missing"
 
     def names() -> dict[str, str]:
         db = db_getter()
@@ -148,4 +160,5 @@ def node_case_source(node: Node, db_getter: Callable[[], Database]) -> CaseSourc
         place_names=names,
         now=lambda: dt.datetime.now(CHINA),
         list_endpoint="cases.index",
+        scan_state=scan_state,
     )

@@ -2,21 +2,44 @@
 
 The loop (sync.client.SyncLoop) runs in the app's process on its own thread, so a clerk never
 waits for the network: pages write to the local log, and the loop sends what is pending and
-brings back what the city routed here. "Sync now" pokes the loop, or runs one exchange when no
+brings back what the city routed here. After every successful exchange the node's housekeeping
+runs (node.housekeeping: scans the city archived are dropped here, the retention policy applied),
+while the link is known to be up. "Sync now" pokes the loop, or runs one exchange when no
 loop runs (`bianmin node sync`, tests). A node without a central URL (USB-only) has no client and
 its status says so.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 
+from node import housekeeping
 from node.config import SYNC_STATE_FILE
 from node.context import Node
 from store import projections
 from sync.client import SyncClient, SyncLoop, SyncReport
 from sync.keys import NodeKey, default_key_path
 from sync.status import SyncStatus
+
+log = logging.getLogger(__name__)
+
+
+class HousekeepingClient(SyncClient):
+    """A SyncClient that runs the node's housekeeping after each successful exchange."""
+
+    def __init__(self, node: Node, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.node = node
+
+    def sync_once(self) -> SyncReport:
+        report = super().sync_once()
+        if report.ok:
+            try:
+                housekeeping.run(self.node, self)
+            except Exception:  # housekeeping never breaks sync: it is tried again after the next one
+                log.exception("housekeeping after sync failed")
+        return report
 
 
 class NodeSync:
@@ -29,8 +52,8 @@ class NodeSync:
         self.client: SyncClient | None = None
         self.loop: SyncLoop | None = None
         if node.config.central_url:
-            self.client = SyncClient(
-                node.log, node.config.central_url, key=NodeKey.load(default_key_path(node.db_path)),
+            self.client = HousekeepingClient(
+                node, node.log, node.config.central_url, key=NodeKey.load(default_key_path(node.db_path)),
                 central_public=node.config.central_public_bytes, state_path=node.data_dir / SYNC_STATE_FILE,
                 blobs=node.blobs, timeout=15.0,
                 # a restored or forked node rebuilds its tables after recovery instead of stopping

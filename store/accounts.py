@@ -312,3 +312,21 @@ def current_locks(db: Database, *, now: float | None = None) -> list[tuple[str, 
             [now],
         )
     ]
+
+
+def stale_failures(db: Database, *, before: float, now: float | None = None) -> int:
+    """How many failure counters were last started before `before` and lock nothing now (retention)."""
+    now = time.time() if now is None else now
+    return int(db.execute(
+        "SELECT count(*) FROM login_failures WHERE window_start < ? AND (locked_until IS NULL OR locked_until <= ?)",
+        [before, now]).fetchone()[0])
+
+
+def forget_failures(db: Database, *, before: float, now: float | None = None) -> int:
+    """Delete those counters (usernames and client addresses are personal data: kept no longer than the
+    retention policy says); a lock still running is never lifted this way. Returns how many."""
+    now = time.time() if now is None else now
+    cursor = db.execute(
+        "DELETE FROM login_failures WHERE window_start < ? AND (locked_until IS NULL OR locked_until <= ?)",
+        [before, now])
+    return int(cursor.rowcount or 0)

@@ -532,8 +532,27 @@ _SELECT = f"SELECT {', '.join(_STORED)} FROM cases"
 _RUNNING = "running = 1"
 
 
+def search_token(db: Database, text: str) -> tuple[str, str] | None:
+    """For a full ID (or credit code) or mobile number typed in a search box: (token, masked text). The
+    token (`#id:<hash>` / `#phone:<hash>`) searches exactly like the number through `list_cases(search=)`,
+    so a page can put it in its address instead of the number (no full number in addresses, browser
+    history or links); None for any other text."""
+    typed = normalise(text)
+    if _ID_LIKE.match(typed) and not _NUMBER_LIKE.match(typed):
+        masked = mask_credit_code(typed) if not typed[:17].isdigit() else mask_id(typed)
+        return f"#id:{keyed_hash(db, typed)}", masked
+    if _MOBILE.match(typed):
+        return f"#phone:{keyed_hash(db, typed)}", mask_phone(typed)
+    return None
+
+
 def _search(db: Database, text: str, where: list[str], args: list[Any]) -> str:
     """Add the condition `text` means; returns the order its index gives cheaply."""
+    if text.startswith(("#id:", "#phone:")):
+        column, _, digest = text[1:].partition(":")
+        where.append(f"{column}_hash = ?")
+        args.append(digest)
+        return ORDERS["received"]
     typed = normalise(text)
     if _ID_LIKE.match(typed) and not _NUMBER_LIKE.match(typed):
         where.append("id_hash = ?")

@@ -13,6 +13,8 @@ stores it, so the tables below can never disagree with the log:
     case.*                 cases, case_events, tallies   store.cases
     sync.rebased           case_rebased (+ re-folds)     store.cases
     numbers in bodies      number_counters               store.counters
+    case.*, scans.*        case_scans, scan_archive      store.scans
+    retention.policy       retention_policies            store.retention
 
 A record a projection cannot use (a node signing a catalogue, a malformed staff body) is never an
 exception, which would refuse the whole batch and stall sync for good: it stays in the log, is
@@ -34,7 +36,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from store import accounts, calendar, cases, catalogue, counters, directory
+from store import accounts, calendar, cases, catalogue, counters, directory, retention, scans
 from store.db import migrate
 from sync.logstore import LogStore
 
@@ -72,6 +74,8 @@ def ensure_schema(db: Database) -> None:
     directory.ensure_schema(db)
     counters.ensure_schema(db)
     cases.ensure_schema(db)
+    scans.ensure_schema(db)
+    retention.ensure_schema(db)
 
 
 def _problem(db: Database, record: Any, problem: str | None) -> None:
@@ -91,6 +95,11 @@ def project(db: Database, record: Any) -> None:
     kind = record.kind
     if kind.startswith(cases.PREFIX):
         _problem(db, record, cases.project(db, record, pos=pos))
+        scans.project(db, record)
+    elif kind in (scans.ARCHIVED, scans.EXPIRED):
+        _problem(db, record, scans.project(db, record))
+    elif kind == retention.KIND:
+        _problem(db, record, retention.project(db, record))
     elif kind == "sync.rebased":
         _problem(db, record, cases.project_rebased(db, record))
     elif kind == catalogue.KIND:
@@ -137,7 +146,7 @@ def _set_version(db: Database) -> None:
 
 def reset(db: Database) -> None:
     """Empty every shared projection (counters and the case search-hash key are kept)."""
-    for module in (catalogue, calendar, directory, counters, cases):
+    for module in (catalogue, calendar, directory, counters, cases, scans, retention):
         module.reset(db)
     db.conn.execute("DELETE FROM staff")
     db.conn.execute("DELETE FROM projection_problems")

@@ -12,13 +12,17 @@ An app registers it with a `CaseSource`, the few things only the app knows:
 Everything else (which actions the place may take, what a notice says, whether a record's
 signature holds) is decided by casework and sync, so a village PC and a city window show the same
 case the same way. Endpoints: `case.show`, `case.act` (POST), `case.notice`, `case.scan`,
-`case.evaluate` (the applicant's rating screen, GET/POST).
+`case.evaluate` (the applicant's rating screen, GET/POST), `case.unmask` (POST: one number shown in
+full for one page view, with a reason).
+
+Personal data (web.access_log): ID and phone numbers are masked; printing a notice, opening a scan
+and showing a number in full each sign an `access.logged` record first, and show nothing if it
+cannot be written. The app must have called `web.access_log.init_access_log`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +33,7 @@ from flask_babel import gettext, lazy_gettext
 from casework import notices as casework_notices
 from casework.cases import CaseState, Status, allowed_actions
 from casework.messages import RuleError
+from web import access_log
 from web.auth import current_staff, roles_required
 from web.case_actions import (
     CHANNEL_NAMES,
@@ -46,7 +51,6 @@ from web.case_actions import (
 from web.notices import render_notice
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
-log = logging.getLogger(__name__)
 
 STATUS_NAMES: dict[str, Any] = {
     "none": lazy_gettext("Not received"),
@@ -155,6 +159,9 @@ class CaseSource:
     place_names: Callable[[], Mapping[str, str]] = lambda: {}
     now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(CHINA))
     list_endpoint: str | None = None
+    scan_state: Callable[[str], str] = lambda sha: "here"
+    """Where a scan is: "here" (shown), "archived" (dropped here after the city archived it) or
+    "missing" (not arrived yet, or not readable on this PC)."""
 
 
 def place_label(place: str, names: Mapping[str, str], catalogue: Any) -> str:
@@ -174,11 +181,15 @@ class CaseRoles:
     notice: tuple[str, ...]
     scan: tuple[str, ...]
     evaluate: tuple[str, ...]
+    unmask: tuple[str, ...] = ()
+    """May show an ID or phone number in full (with a reason), on cases their place has handled."""
+    unmask_any: tuple[str, ...] = ()
+    """Of those, who may do so on any case they can read (a supervisor acts for the whole centre)."""
 
     @classmethod
     def every(cls, roles: Sequence[str]) -> CaseRoles:
         """The same roles for every page (a test app)."""
-        return cls(*(tuple(roles),) * 5)
+        return cls(*(tuple(roles),) * 6)
 
 
 def case_blueprint(source: CaseSource, *, roles: Sequence[str] | CaseRoles, name: str = "case",
@@ -191,6 +202,7 @@ def case_blueprint(source: CaseSource, *, roles: Sequence[str] | CaseRoles, name
     notice_guard = roles_required(*allowed.notice)
     scan_guard = roles_required(*allowed.scan)
     evaluate_guard = roles_required(*allowed.evaluate)
+    unmask_guard = roles_required(*allowed.unmask) if allowed.unmask else roles_required("-nobody-")
 
     def may(which: tuple[str, ...]) -> bool:
         staff = current_staff()
@@ -207,8 +219,12 @@ def case_blueprint(source: CaseSource, *, roles: Sequence[str] | CaseRoles, name
                              staff=current_staff(), forward_targets=source.forward_targets(state),
                              save_blob=source.save_blob)
 
+    def may_unmask(state: CaseState) -> bool:
+        return access_log.may_unmask(state, source.place(), roles=allowed.unmask, any_case=allowed.unmask_any)
+
     def page(number: str, *, form_errors: Mapping[str, str] | None = None, open_action: str | None = None,
-             status: int = 200) -> tuple[str, int]:
+             status: int = 200, revealed: Mapping[str, str] | None = None,
+             unmask_errors: Mapping[str, str] | None = None) -> tuple[str, int]:
         loaded = load(number)
         state = loaded.state
         place = source.place()
@@ -232,6 +248,10 @@ def case_blueprint(source: CaseSource, *, roles: Sequence[str] | CaseRoles, name
             due_preview=due_preview, bp=name, list_endpoint=source.list_endpoint,
             Status=Status, conflicts=[(c, c.translated(gettext)) for c in state.conflicts],
             may_notice=may(allowed.notice), may_scan=may(allowed.scan), may_evaluate=may(allowed.evaluate),
+            may_unmask=may_unmask(state), revealed=revealed or {}, unmask_errors=unmask_errors or {},
+            unmask_values=request.form if unmask_errors else {}, unmask_open=request.form.get("field", "")
+            if unmask_errors else "", reasons=access_log.reason_choices(), scan_state=source.scan_state,
+            masked_id=access_log.masked_id,
         ), status
 
     @bp.get("/<number>")
@@ -271,9 +291,7 @@ def case_blueprint(source: CaseSource, *, roles: Sequence[str] | CaseRoles, name
                                               catalogue=source.catalogue())
         except RuleError:
             abort(404)
-        staff = current_staff()
-        # every print is logged (case number and who: no personal data in application logs)
-        log.info("notice printed: %s of %s by %s", kind, number, staff.username if staff else "?")
+        access_log.record_print(kind, loaded.state)  # first: nothing printed unrecorded
         return render_notice(content, back_url=url_for(f"{name}.show", number=number))
 
     @bp.get("/<number>/scan/<sha256>")
@@ -283,14 +301,22 @@ def case_blueprint(source: CaseSource, *, roles: Sequence[str] | CaseRoles, name
         if not any(s.get("sha256") == sha256 for s in loaded.state.material_scans):
             abort(404)
         data = source.blob(sha256)
-        staff = current_staff()
-        # a scan is sensitive personal data: every view is logged (which case, which scan, who)
-        log.info("scan viewed: %s of %s by %s", sha256[:16], number, staff.username if staff else "?")
         if data is None:
             abort(404, gettext("The scan is not on this computer (it may have been archived at the city)."))
+        access_log.record_scan(loaded.state, sha256)  # a scan is sensitive personal data: recorded first
         mimetype = "application/pdf" if data[:4] == b"%PDF" else (
             "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg")
         return Response(data, mimetype=mimetype, headers={"Cache-Control": "no-store"})
+
+    @bp.post("/<number>/unmask")
+    @unmask_guard
+    def unmask(number: str) -> Any:
+        state = load(number).state
+        try:
+            revealed = access_log.unmask(state, request.form, permitted=may_unmask(state))
+        except access_log.UnmaskRefusedError as err:
+            return page(number, unmask_errors=err.errors, status=400)
+        return page(number, revealed=revealed)[0]
 
     @bp.route("/<number>/evaluate", methods=["GET", "POST"])
     @evaluate_guard

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -11,10 +10,10 @@ from flask_babel import gettext
 from node.views.common import NODE_ROLES, db, node, sync
 from store import projections
 from sync.status import MESSAGES
-from web.auth import current_staff, roles_required, safe_next
+from web.access_log import record_export
+from web.auth import roles_required, safe_next
 
 bp = Blueprint("syncpage", __name__, url_prefix="/sync")
-log = logging.getLogger(__name__)
 
 
 def describe_error(code: str | None, params: dict[str, Any]) -> str:
@@ -62,9 +61,8 @@ def export() -> Any:
                                  blobs=the_node.blobs)
         data = path.read_bytes()
     name = f"{the_node.config.node_id}-{manifest['first_seq']}-{manifest['last_seq']}.zip"
-    staff = current_staff()
-    log.info("bundle exported: records %s-%s by %s", manifest["first_seq"], manifest["last_seq"],
-             staff.username if staff else "?")
+    # the bundle holds applicants' records and scans: taking it away is an export, recorded first
+    record_export(name, manifest["records"], scans=len(the_node.blobs.unsent()))
     return Response(data, mimetype="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

@@ -1,0 +1,157 @@
+"""A service point's side of retention: drop scans the city archived, fetch back scans it cannot read,
+and apply the retention policy to its files. Runs after every successful sync (node.syncing), and
+`due()` tells `bianmin node doctor` what the next pass will do.
+
+1. Archived scans. Central signs `scans.archived` {case, scans} once a case has ended, the delay of
+   the policy has passed and central holds every scan (central.retention_job). For each scan named
+   there that is still on this PC, the node asks central's blob status (`GET /sync/v1/blobs/<sha>/
+   status`, signed) once more; only if central answers `complete` is the local copy deleted. Then
+   the node signs `scans.dropped` {case, scans, archive: record id}, its own evidence that it let
+   them go. A scan central lacks stays, and is tried again on the next pass.
+2. Scans this PC cannot read: after a backup is restored onto a new PC the scans in it are
+   ciphertext under the old PC's `scans.key`, which backups never hold (sync/blobcrypt.py). Each
+   such scan that central holds is deleted here and downloaded again (central has every scan a node
+   ever sent). One never sent is kept untouched (the old key file may still be found) and doctor
+   says so. Archived scans are never fetched back.
+3. Files: USB bundle files in `<data>/bundles/` past `bundle_days`, operators' log files past
+   `ops_log_days`, failed sign-ins past `login_failures_days` (web.retention).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from casework.retention import RetentionPolicy
+from node.context import Node
+from store import retention as store_retention
+from store import scans as store_scans
+from web import retention
+
+log = logging.getLogger(__name__)
+BUNDLES_DIR = "bundles"
+
+
+@dataclass
+class Pass:
+    sweep: retention.Sweep = field(default_factory=retention.Sweep)
+    kept: list[str] = field(default_factory=list)         # archived, but central could not confirm it holds them
+    unsent_unreadable: list[str] = field(default_factory=list)
+    records: list[Any] = field(default_factory=list)
+
+
+def _policy(node: Node) -> RetentionPolicy:
+    with node.log._lock:
+        return store_retention.current(node.log.db)
+
+
+def archived_here(node: Node) -> dict[str, list[tuple[str, str]]]:
+    """case -> [(sha256, archive record)] of archived scans still held on this PC."""
+    with node.log._lock:
+        db = node.log.db
+        archived = store_scans.archived(db)
+        needed = {sha for pairs in archived.values() for sha, _ in pairs if store_scans.needed_elsewhere(db, sha)}
+    return {case: held for case, pairs in archived.items()
+            if (held := [(sha, rid) for sha, rid in pairs if sha not in needed and node.blobs.has(sha)])}
+
+
+def bundle_files(node: Node, policy: RetentionPolicy, now: float) -> list[Path]:
+    return retention.old_files(node.data_dir / BUNDLES_DIR, "*.zip", days=policy["bundle_days"], now=now)
+
+
+def _central_holds(client: Any, sha256: str) -> bool:
+    try:
+        resp = client.request("GET", f"/sync/v1/blobs/{sha256}/status")
+        return bool(resp.json().get("complete"))
+    except Exception as err:  # unreachable, refused, garbled: keep the scan and try again later
+        log.warning("blob status for an archived scan not confirmed (%s)", type(err).__name__)
+        return False
+
+
+def drop_archived(node: Node, client: Any) -> Pass:
+    """Step 1 of the module docstring."""
+    done = Pass()
+    for case, pairs in archived_here(node).items():
+        dropped = []
+        for sha, _rid in pairs:
+            if _central_holds(client, sha):
+                node.blobs.drop(sha)
+                dropped.append(sha)
+            else:
+                done.kept.append(sha)
+        if dropped:
+            done.records.append(node.append(store_scans.DROPPED, {
+                "case": case, "scans": dropped, "archive": sorted({rid for _sha, rid in pairs})[0]}))
+            done.sweep.add("scans_dropped", len(dropped))
+    return done
+
+
+def refetch_unreadable(node: Node, client: Any) -> Pass:
+    """Step 2 of the module docstring."""
+    done = Pass()
+    with node.log._lock:
+        db = node.log.db
+        archived = {sha for pairs in store_scans.archived(db).values() for sha, _ in pairs}
+    for sha in node.blobs.unreadable():
+        if not node.blobs.is_sent(sha):
+            done.unsent_unreadable.append(sha)
+            continue
+        if sha in archived:
+            node.blobs.drop(sha)   # another PC's copy of a scan the city archived: nothing to fetch
+            continue
+        if not _central_holds(client, sha):
+            continue
+        node.blobs.drop(sha)
+        try:
+            client.download_blob(sha)
+        except Exception as err:  # the next pass tries again; the case page says "not on this computer"
+            log.warning("an unreadable scan could not be fetched again (%s)", type(err).__name__)
+            continue
+        done.sweep.add("scans_fetched", 1)
+    return done
+
+
+def due(node: Node, now: float | None = None) -> Pass:
+    """What the next pass would do (nothing is changed): for doctor."""
+    now = time.time() if now is None else now
+    policy = _policy(node)
+    found = Pass()
+    found.sweep.add("scans_to_drop", sum(len(p) for p in archived_here(node).values()))
+    unreadable = node.blobs.unreadable()
+    found.unsent_unreadable = [sha for sha in unreadable if not node.blobs.is_sent(sha)]
+    found.sweep.add("scans_to_fetch", len(unreadable) - len(found.unsent_unreadable))
+    found.sweep.add("bundles", len(bundle_files(node, policy, now)))
+    with node.log._lock:
+        for kind, n in retention.shared_due(node.data_dir, node.log.db, policy, now).counts.items():
+            found.sweep.add(kind, n)
+    return found
+
+
+def run(node: Node, client: Any, now: float | None = None) -> Pass:
+    """One pass of every step (module docstring); never raises for one step's trouble."""
+    now = time.time() if now is None else now
+    policy = _policy(node)
+    done = Pass()
+    steps = [("archived scans", lambda: drop_archived(node, client)),
+             ("unreadable scans", lambda: refetch_unreadable(node, client))]
+    for name, step in steps:
+        try:
+            result = step()
+        except Exception:  # one step failing must not stop the others, nor sync
+            log.exception("housekeeping step failed: %s", name)
+            continue
+        done.records += result.records
+        done.kept += result.kept
+        done.unsent_unreadable += result.unsent_unreadable
+        for kind, n in result.sweep.counts.items():
+            done.sweep.add(kind, n)
+    done.sweep.add("bundles", retention.delete(bundle_files(node, policy, now)))
+    with node.log.transaction() as db:
+        for kind, n in retention.shared_apply(node.data_dir, db, policy, now).counts.items():
+            done.sweep.add(kind, n)
+    if done.sweep.total():
+        log.info("housekeeping: %s", ", ".join(f"{k}={v}" for k, v in sorted(done.sweep.counts.items())))
+    return done
