@@ -70,7 +70,7 @@ def test_openapi_documents_exactly_the_blueprints_routes(central):
     assert documented == served
 
 
-def test_routing_sends_only_what_route_says_but_never_a_gap(tmp_path):
+def test_routing_sends_only_what_route_says_and_elides_the_rest(tmp_path):
     from tests.sync.conftest import make_central, make_node
 
     def route(record):  # central's config to everyone; a village's case 3 and 6 forwarded to its town
@@ -92,8 +92,11 @@ def test_routing_sends_only_what_route_says_but_never_a_gap(tmp_path):
         for _ in range(2):
             for node in nodes.values():
                 assert node.client.sync_once().ok
-        # the town got the village's chain up to case 6 (3 alone would be a gap), nothing after
-        assert nodes["T0001"].store.head("V000001")[0] == 6
+        # the town got the village's cases 3 and 6 and, around them, central's elisions; nothing after
+        town = nodes["T0001"].store
+        assert [r.body["case"] for r in town.records_of("V000001")] == ["c3", "c6"]
+        assert [(e.first, e.last) for e in town.elisions("V000001")] == [(1, 2), (4, 5)]
+        assert town.head("V000001")[0] == 6 and town.verify_all(signatures=True) == []
         assert nodes["V000002"].store.head("V000001")[0] == 0
         for node in nodes.values():  # everyone has all of central's records
             assert node.store.head("C") == c.store.head("C")
