@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 import web
-from central import sms
+from central import sms, sms_replies
 from central.case_source import case_source
 from central.datadir import DataDir
 from central.pages import acting_place, china_time, place_label
@@ -57,6 +57,8 @@ NAV = [
     web.NavEntry("supervision.board", _l("Supervision"), roles=("supervisor", "inspector", "admin"),
                  active_prefixes=("supervision.",)),
     web.NavEntry("reports.monthly", _l("Monthly report"), roles=("supervisor", "admin"), active_prefixes=("reports.",)),
+    web.NavEntry("reviews.index", _l("Reviews"), roles=("supervisor", "inspector", "window_clerk", "card_clerk"),
+                 active_prefixes=("reviews.",)),
     web.NavEntry("assessment.index", _l("Assessment"), roles=("supervisor", "inspector", "admin"),
                  active_prefixes=("assessment.", "awards.")),
     web.NavEntry("admin.index", _l("Administration"), roles=("admin",), active_prefixes=("admin.",)),
@@ -120,6 +122,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from central import views_reports  # the monthly case report for supervisors (issue 7)
 
     app.register_blueprint(views_reports.bp)
+    from central import views_reviews, views_sms  # ratings, bad reviews, satisfaction; SMS replies (issue 7)
+
+    app.register_blueprint(views_reviews.bp)
+    web.csrf.exempt(views_sms.bp)  # the SMS gateway signs each reply (HMAC of the body); no browser session
+    app.register_blueprint(views_sms.bp)
     from central import (  # sub-centre assessment, awards (issue 7)
         views_assessment,
         views_awards,
@@ -157,7 +164,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config.get("SMS_SENDER", True):
         sender = sms.Sender(lambda: open_db(data.db) if data.db.exists() else _gone(data.db),
                             settings.sms_gateway_url, settings.sms_interval_seconds,
-                            today=central.today)
+                            today=central.today, chores=(lambda: sms_replies.flush_waiting(central),))
         sender.start()
         central.on_close(sender.stop)
         app.extensions["central_sms"] = sender

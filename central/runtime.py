@@ -36,7 +36,9 @@ from central import (
     board_store,
     card_store,
     report_submissions,
+    reviews_store,
     settlement_store,
+    sms_replies_store,
     sms_store,
 )
 from central.config import CentralConfig
@@ -81,6 +83,8 @@ def ensure_schemas(db: Database) -> None:
     report_submissions.ensure_schema(db)
     assessment_store.ensure_schema(db)
     awards_store.ensure_schema(db)
+    reviews_store.ensure_schema(db)
+    sms_replies_store.ensure_schema(db)
 
 
 class Central:
@@ -98,6 +102,7 @@ class Central:
         self._cache: dict[str, tuple[str, Any]] = {}
         self._closers: list[Callable[[], None]] = []
         self.log.register_projector(self._project)
+        self._prepare_reviews()
         with self.log.transaction() as db:  # late_or_missing judges by the same due day as the pages
             report_submissions.configure(db, self.config.monthly_report_due_workday)
 
@@ -194,9 +199,10 @@ class Central:
             return None
         return fold(events, calendar=self.calendar())
 
-    def act(self, number: str, kind: str, *, window: str | None, staff: str, **fields: Any) -> Record:
+    def act(self, number: str, kind: str, *, window: str | None, staff: str | None, **fields: Any) -> Record:
         """Sign one case event as central (at `window`, or the centre as a whole), after the same
-        checks the fold will make, so a refused action never becomes a record. Raises RuleError."""
+        checks the fold will make, so a refused action never becomes a record. Raises RuleError.
+        `staff` None: no member of staff acted (an applicant's rating from the public page or SMS)."""
         with self._numbers:  # one action at a time: `after` must be the heads this action saw
             state = self.fold(number) or CaseState()
             name = kind if kind.startswith(PREFIX) else PREFIX + kind
@@ -205,6 +211,12 @@ class Central:
             place = f"window:{window}" if window else "central"
             check_event(state, place, name, body, calendar=self.calendar(), time=self.now().replace(tzinfo=None))
             return self.sign(name, body)
+
+    def one_at_a_time(self) -> threading.RLock:
+        """The lock `act` holds while it checks and signs. Hold it around a check of your own and
+        the `act` (or `sign`) that depends on it, so that nothing is signed in between; take it
+        before `log.transaction()`, never inside one (`act` takes them in that order)."""
+        return self._numbers
 
     def act_many(self, number: str, steps: list[tuple[str, dict[str, Any]]], *, window: str | None,
                  staff: str) -> list[Record]:
@@ -237,6 +249,10 @@ class Central:
         elif kind == "card.registered":
             with contextlib.suppress(KeyError, TypeError, AttributeError):
                 card_store.project(db, record.id, china_day(record.time), record.body)
+        elif kind.startswith("review."):
+            reviews_store.project_record(db, record)
+        elif kind == "calendar.year":
+            reviews_store.recompute_dues(db, self.calendar(), self.config.review_rectify_days)
         elif kind == "settlement.refund_requested":
             b = record.body
             with contextlib.suppress(KeyError, TypeError, AttributeError):
@@ -280,6 +296,7 @@ class Central:
             "updated_at": record.time,
         })
         self._project_fees(db, case, state, applied)
+        reviews_store.project_case(db, state, events, calendar=self.calendar(), days=self.config.review_rectify_days)
         if record.id in applied:
             self._queue_sms(db, case, state, record, phone)
 
@@ -331,4 +348,21 @@ class Central:
             report_submissions.reset(db)
             assessment_store.reset(db)
             awards_store.reset(db)
+            reviews_store.reset(db)
         return projections.rebuild(self.log, also_reset=reset)
+
+    def _prepare_reviews(self) -> None:
+        """Due dates follow `review_rectify_days`; review tables new on a file that already held
+        evaluations (an upgrade) are filled from the log once, case by case (no full rebuild)."""
+        with self.log.transaction() as db:
+            reviews_store.configure(db, self.config.review_rectify_days, self.calendar())
+            if not reviews_store.needs_backfill(db):
+                return
+            for case in reviews_store.cases_to_backfill(db):
+                state = self.fold(case, db)
+                if state is not None:
+                    reviews_store.project_case(db, state, self.case_events(case, db), calendar=self.calendar(),
+                                               days=self.config.review_rectify_days)
+            for raw, sig in reviews_store.review_records_in_order(db):
+                reviews_store.project_record(db, parse_record(raw, sig))
+            reviews_store.finish_backfill(db)

@@ -24,6 +24,7 @@ from central import board_store, sms_store
 log = logging.getLogger(__name__)
 SIGNATURE = "【如皋市行政服务中心】"
 MAX_BACKOFF = 600.0
+RATING_INVITATION = "欢迎回复1-5评价服务（5非常满意，1非常不满意）。"
 
 
 def message_for(kind: str, state: CaseState) -> tuple[str, str] | None:
@@ -35,10 +36,11 @@ def message_for(kind: str, state: CaseState) -> tuple[str, str] | None:
     if kind == "case.supplement_requested":
         missing = "、".join(state.supplement_requested) or "见补办件通知单"
         return "supplement", f"{SIGNATURE}您的办件{case}（{item}）需补齐材料：{missing}。请一次补齐后到原窗口办理。"
-    if kind == "case.finished":
+    if kind == "case.finished":  # the "ready" text also invites a rating by reply (central.sms_replies)
         if state.outcome == "denied":
-            return "ready", f"{SIGNATURE}您的办件{case}（{item}）已办结，结果为不予许可，请凭受理回执领取决定书。"
-        return "ready", f"{SIGNATURE}您的办件{case}（{item}）已办结，请凭受理回执领取结果。"
+            return "ready", (f"{SIGNATURE}您的办件{case}（{item}）已办结，结果为不予许可，请凭受理回执领取决定书。"
+                             f"{RATING_INVITATION}")
+        return "ready", f"{SIGNATURE}您的办件{case}（{item}）已办结，请凭受理回执领取结果。{RATING_INVITATION}"
     return None
 
 
@@ -87,8 +89,10 @@ class Sender:
 
     OVERDUE_EVERY = 3600.0
 
-    def __init__(self, open_db: Any, gateway_url: str, interval: float, today: Any = None) -> None:
+    def __init__(self, open_db: Any, gateway_url: str, interval: float, today: Any = None,
+                 chores: tuple[Any, ...] = ()) -> None:
         self.open_db = open_db
+        self.chores = chores  # functions run each round before delivery (held SMS ratings signed: sms_replies)
         self.gateway_url = gateway_url
         self.interval = interval
         self.today = today  # a function giving central's date: overdue reminders are queued hourly
@@ -110,6 +114,8 @@ class Sender:
                 log.exception("sms outbox cannot be opened")
                 continue
             try:
+                for chore in self.chores:
+                    chore()
                 if self.today is not None and time.time() - self._last_overdue >= self.OVERDUE_EVERY:
                     queue_overdue(db, self.today(), time.time())
                     self._last_overdue = time.time()

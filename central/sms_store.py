@@ -24,7 +24,12 @@ def _create(db: Database) -> None:
     db.execute("CREATE INDEX sms_outbox_waiting ON sms_outbox (sent_at, next_try)")
 
 
-MIGRATIONS = [_create]
+def _index_phone(db: Database) -> None:
+    # SMS replies (central.sms_replies) look up the texts a phone was sent
+    db.execute("CREATE INDEX sms_outbox_phone ON sms_outbox (phone, reason, sent_at)")
+
+
+MIGRATIONS = [_create, _index_phone]
 
 
 def ensure_schema(db: Database) -> None:
@@ -73,6 +78,13 @@ def mark_failed(db: Database, message_id: int, error: str, next_try: float) -> N
 
 def retry_now(db: Database, now: float) -> None:
     db.execute("UPDATE sms_outbox SET next_try = ? WHERE sent_at IS NULL AND next_try > ?", [now, now])
+
+
+def sent_to(db: Database, phone: str, reason: str, *, since: float = 0.0, limit: int = 1) -> list[Message]:
+    """Messages of `reason` the gateway took for `phone` at or after `since`, newest first."""
+    return [Message(*r) for r in db.execute(
+        f"{_SELECT} WHERE phone = ? AND reason = ? AND sent_at IS NOT NULL AND sent_at >= ?"
+        " ORDER BY sent_at DESC, id DESC LIMIT ?", [phone, reason, since, limit])]
 
 
 def recent(db: Database, limit: int = 100) -> list[Message]:

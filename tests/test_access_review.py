@@ -32,7 +32,7 @@ TABLE = HERE.parent / "docs" / "permissions.md"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 CENTRAL_ROLES = ("window_clerk", "card_clerk", "cashier", "supervisor", "inspector", "admin")
 NODE_ROLES = ("village_clerk", "town_clerk", "node_admin")
-KINDS = {"public", "node-signed", "enrol-token", "sign-out", "any staff"}
+KINDS = {"public", "node-signed", "enrol-token", "gateway-signed", "sign-out", "any staff"}
 # one account per role, holding that role alone (central init's own admin also supervises, so not used)
 CENTRAL_STAFF = {"window_clerk": ("wang", ["W06"]), "card_clerk": ("ka", ["W69"]), "cashier": ("qian", ["W70"]),
                  "supervisor": ("li", ["*"]), "inspector": ("xun", ["*"]), "admin": ("adm", ["*"])}
@@ -124,9 +124,9 @@ def walk(app: Any, app_name: str, clients: dict[str, Any], values: dict[str, str
             elif row.access == "sign-out":
                 if not (status in (302, 303) and response.headers["Location"].startswith("/login")):
                     problem = "signing out does not end at the login page"
-            elif row.access in ("node-signed", "enrol-token"):
+            elif row.access in ("node-signed", "enrol-token", "gateway-signed"):
                 if status not in (400, 401, 403):
-                    problem = "answered without a node signature / token"
+                    problem = "answered without a node signature / token / gateway signature"
             elif who == "anon":
                 if not _to_login(response):
                     problem = "answered without a login"
