@@ -124,3 +124,17 @@ def sign_elision(key: NodeKey, *, net: str, node: str, origin: str, first: int, 
 def verify_elision(elision: Elision, central: Ed25519PublicKey | bytes) -> None:
     """Raise `Refusal("bad_signature")` unless central's key signed this elision."""
     verify_statement(central, ELISION_DOMAIN, elision.raw, elision.sig)
+
+
+def check_elision(elision: Elision, *, network: str, node: str, central: Ed25519PublicKey | bytes) -> None:
+    """What a node checks of an elision before its log looks at the range: this network, made for
+    this node, not of its own origin (recovery brings a node's own history back whole), signed by
+    central. Raises Refusal `wrong_network`, `elision_misdirected`, `elision_own`, `bad_signature`."""
+    if elision.net != network:
+        raise Refusal("wrong_network", f"elision of network {elision.net!r}, this is {network!r}")
+    if elision.node != node:
+        raise Refusal("elision_misdirected", f"an elision made for {elision.node}, this is {node}")
+    if elision.origin == node:
+        raise Refusal("elision_own", f"an elision of this node's own records {elision.first}..{elision.last}")
+    verify_elision(elision, central)
+

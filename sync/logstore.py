@@ -65,7 +65,7 @@ from cryptography.exceptions import InvalidSignature
 
 from sync import merkle
 from sync.canonical import Refusal
-from sync.elision import Elision, parse_elision, verify_elision
+from sync.elision import Elision, check_elision, parse_elision, verify_elision
 from sync.envelope import RECORD_DOMAIN, Record, parse_record, sign_record
 from sync.keys import DIRECTORY_KINDS, Directory, NodeKey
 
@@ -633,18 +633,12 @@ class LogStore:
         return IngestResult([decisions[i] for i in range(len(items))], stored)
 
     def _check_elision(self, e: Elision, directory: Directory) -> None:
-        """Phase-1 checks of an elision: this network, made for this node, not of its own origin
-        (recovery brings a node's own history back whole), signed by central's key."""
-        if e.net != self.network:
-            raise Refusal("wrong_network", f"elision of network {e.net!r}, this is {self.network!r}")
-        if e.node != self.origin:
-            raise Refusal("elision_misdirected", f"an elision made for {e.node}, this is {self.origin}")
-        if e.origin == self.origin:
-            raise Refusal("elision_own", f"an elision of this node's own records {e.first}..{e.last}")
+        """Phase-1 checks of an elision (sync.elision.check_elision) with central's key as the
+        directory knows it."""
         central = directory.current("C")
         if central is None:
             raise Refusal("unknown_key", "central's key is revoked: elisions cannot be checked")
-        verify_elision(e, central.public)
+        check_elision(e, network=self.network, node=self.origin, central=central.public)
 
     @staticmethod
     def _check_link(x: Record | Elision, seq: int, head_id: str | None) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sync import merkle
 from sync.canonical import Refusal, decode, encode
+from sync.elision import ELISION_DOMAIN, sign_elision
 from sync.envelope import RECORD_DOMAIN, parse_record, sign_record, verify
 from sync.keys import ENROL_DOMAIN, NodeKey, enrolment_challenge, rotation_proof, token_hash
 
@@ -164,7 +165,37 @@ def statements() -> dict:
             "enrolment": {"token": token, "token_hash": token_hash(token), "challenge_hex": challenge.hex(),
                           "sig": t.sign(ENROL_DOMAIN + challenge).hex(), "signer": "T0001"},
             "rotation": {"old": "T0001", "new": "V000001", "node": "T0001", "from_seq": 10,
-                         "body": rotation_proof(t, v, net=NET, node="T0001", from_seq=10)}}
+                         "body": rotation_proof(t, v, net=NET, node="T0001", from_seq=10)},
+            **elisions(c)}
+
+
+def elisions(c: NodeKey) -> dict:
+    """An elision central makes for V000001 of T0001's seq 4..9, and ones V000001 must refuse."""
+    fields = {"net": NET, "node": "V000001", "origin": "T0001", "first": 4, "last": 9, "prev": "0a" * 32,
+              "id": "0b" * 32}
+    e = sign_elision(c, **fields)
+
+    def signed(obj: dict, domain: bytes = ELISION_DOMAIN) -> dict:
+        raw = encode(obj)
+        return {"raw_hex": raw.hex(), "sig": c.sign(domain + raw).hex()}
+
+    pretty = json.dumps(fields, indent=1, sort_keys=True).encode()
+    negative = [
+        {"name": "signed under the record domain", **signed(fields, RECORD_DOMAIN), "code": "bad_signature"},
+        {"name": "made for another node", **signed({**fields, "node": "T0001", "origin": "V000001"}),
+         "code": "elision_misdirected"},
+        {"name": "of the receiver's own origin", **signed({**fields, "origin": "V000001"}), "code": "elision_own"},
+        {"name": "another network", **signed({**fields, "net": "prod"}), "code": "wrong_network"},
+        {"name": "prev given for a range from seq 1", **signed({**fields, "first": 1}), "code": "bad_field"},
+        {"name": "last before first", **signed({**fields, "last": 3}), "code": "bad_field"},
+        {"name": "a member too many", **signed({**fields, "time": TIME}), "code": "bad_field"},
+        {"name": "pretty-printed", "raw_hex": pretty.hex(), "sig": c.sign(ELISION_DOMAIN + pretty).hex(),
+         "code": "non_canonical"},
+    ]
+    return {"elision": {"fields": fields, "raw_hex": e.raw.hex(), "signing_input_hex": (ELISION_DOMAIN + e.raw).hex(),
+                        "sig": e.sig.hex(), "signer": "C", "receiver": "V000001", "digest": e.digest,
+                        "frame_hex": (b"%d;e:" % len(e.raw) + e.raw + e.sig).hex()},
+            "elision_negative": {"receiver": "V000001", "signer": "C", "vectors": negative}}
 
 
 def main() -> None:

@@ -161,3 +161,30 @@ def test_a_client_written_from_protocol_md_alone_agrees() -> None:
         public = bytes.fromhex(KEYS[vector["signer"]]["public"])
         assert hashlib.sha256(public).hexdigest()[:16] == fields["key"]
         Ed25519PublicKey.from_public_bytes(public).verify(bytes.fromhex(vector["sig"]), b"bianmin/record/v1\x00" + raw)
+
+
+def test_elisions() -> None:
+    """An elision's bytes, signing input, signature and frame; and the ones a node must refuse, each
+    with its code (parse, then the checks a node makes before its log looks at the range)."""
+    from sync.client import ELIDED, split_frames
+    from sync.elision import ELISION_DOMAIN, check_elision, parse_elision, sign_elision
+
+    data = load("statements.json")
+    central = bytes.fromhex(KEYS["C"]["public"])
+    net = RECORDS["network"]
+    v = data["elision"]
+    e = sign_elision(key("C"), **v["fields"])
+    assert e.raw.hex() == v["raw_hex"] and e.sig.hex() == v["sig"] and e.digest == v["digest"]
+    assert (ELISION_DOMAIN + e.raw).hex() == v["signing_input_hex"]
+    assert split_frames(bytes.fromhex(v["frame_hex"]), elisions=True) == [(ELIDED, e.raw, e.sig)]
+    parsed = parse_elision(bytes.fromhex(v["raw_hex"]), bytes.fromhex(v["sig"]), network=net)
+    assert (parsed.origin, parsed.first, parsed.last, parsed.prev, parsed.id) == (
+        "T0001", 4, 9, v["fields"]["prev"], v["fields"]["id"])
+    check_elision(parsed, network=net, node=v["receiver"], central=central)
+    refused = data["elision_negative"]
+    assert len(refused["vectors"]) >= 8
+    for case in refused["vectors"]:
+        with pytest.raises(Refusal) as err:
+            bad = parse_elision(bytes.fromhex(case["raw_hex"]), bytes.fromhex(case["sig"]))
+            check_elision(bad, network=net, node=refused["receiver"], central=central)
+        assert err.value.code == case["code"], case["name"]
