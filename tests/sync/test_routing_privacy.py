@@ -232,3 +232,33 @@ def _cases(path: Path) -> dict[str, tuple[Any, ...]]:
         return {row[names.index("number")]: tuple(row[i] for i in keep) for row in cursor}
     finally:
         conn.close()
+
+
+def test_a_backup_keeps_the_elisions_and_the_restored_node_syncs_on(city: City, tmp_path: Path) -> None:
+    """Elisions live in the node's database: a backup carries them, the restored log checks whole,
+    and its first contact with central (which a restore waits for) goes through."""
+    import shutil
+
+    from installer import backup as bk
+
+    folder = city.folders["V000101"]
+    snap = bk.backup(folder, tmp_path / "usb").snapshot
+    target = tmp_path / "restored"
+    bk.restore(snap.path, target)
+    for key in folder.glob("*.key"):     # keys never travel in a backup: the PC still has them
+        shutil.copy2(key, target / key.name)
+    original, restored = Node.open(folder), Node.open(target)
+    try:
+        assert [e.raw for e in restored.log.elisions()] == [e.raw for e in original.log.elisions()] != []
+        assert restored.log.heads() == original.log.heads()
+        assert restored.log.verify_all(signatures=True) == []
+        assert restored.log.writes_held()
+    finally:
+        original.close()
+        restored.close()
+    _sync(target)
+    again = Node.open(target)
+    try:
+        assert again.log.writes_held() is None and again.log.verify_all(signatures=True) == []
+    finally:
+        again.close()
