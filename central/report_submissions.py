@@ -133,11 +133,6 @@ class Submission:
     received_at: str
 
     @property
-    def report(self) -> mr.MonthlyReport | None:
-        """The checked report (None for one that does not count)."""
-        return mr.parse_report(self.body) if self.counted else None
-
-    @property
     def received(self) -> dt.datetime:
         return dt.datetime.fromisoformat(self.received_at)
 

@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 
 from casework import monthly_report as mr
 from central import report_submissions
-from central.pages import central_of, place_label
+from central.pages import central_of, china_time, place_label
 from store import reports
 from store.directory import NodeRow, get_node, list_nodes, node_name
 from web.auth import roles_required
@@ -144,15 +144,15 @@ def problem_text(sub: report_submissions.Submission) -> str:
 
 
 def _check(db: Any, month: str, statuses: list[report_submissions.MonthStatus]) -> dict[str, list[str]]:
-    """node -> the figures of its standing version that differ from central's recomputation."""
-    recomputed = {r.key: r.figures() for r in reports.monthly(db, month, "node", today=central_of().today())}
+    """node -> the labels of the figures of its standing version that differ from central's recomputation
+    (one query per reporting node, on its own cases: the origin index, not the whole city)."""
+    today = central_of().today()
     found = {}
     for status in statuses:
         standing = status.current
         if standing is not None:
-            differing = mr.differences(standing.body["figures"],
-                                       recomputed.get(status.node, reports.MonthlyRow(status.node).figures()))
-            found[status.node] = [figure_label(name) for name in differing]
+            recomputed = reports.node_month(db, status.node, month, today=today).figures()
+            found[status.node] = [figure_label(name) for name in mr.differences(standing.body["figures"], recomputed)]
     return found
 
 
@@ -167,11 +167,8 @@ def _submissions_month() -> tuple[str, str | None]:
     return month, None
 
 
-@bp.get("/submissions")
-@roles_required(*SUBMISSION_READERS)
-def submissions() -> tuple[str, int]:
-    month, error = _submissions_month()
-    db = store_db()
+def _month_view(db: Any, month: str) -> dict[str, Any]:
+    """Everything the submissions page and its workbook show for `month`."""
     central = central_of()
     calendar, today = central.calendar(), central.today()
     subcentres = list_nodes(db, tier="subcentre")
@@ -181,15 +178,56 @@ def submissions() -> tuple[str, int]:
     statuses = report_submissions.month_statuses(db, month, subcentres, calendar=calendar, today=today)
     other_statuses = [s for s in report_submissions.month_statuses(db, month, others, calendar=calendar, today=today)
                       if s.versions or s.refused]
-    every = statuses + other_statuses
-    counts = {key: sum(1 for s in statuses if s.timeliness.status == key) for key in STATUS_TAGS}
-    due = mr.due_date(calendar, month, report_submissions.configured_due_workday(db))
+    workday = report_submissions.configured_due_workday(db)
+    return {"statuses": statuses, "others": other_statuses, "checks": _check(db, month, statuses + other_statuses),
+            "refused": [s for s in held if not s.counted], "workday": workday,
+            "counts": {key: sum(1 for s in statuses if s.timeliness.status == key) for key in STATUS_TAGS},
+            "due": mr.due_date(calendar, month, workday)}
+
+
+@bp.get("/submissions")
+@roles_required(*SUBMISSION_READERS)
+def submissions() -> tuple[str, int]:
+    month, error = _submissions_month()
     return render_template(
-        "reports/submissions.html", month=month, error=error, statuses=statuses, others=other_statuses,
-        checks=_check(db, month, every), refused=[s for s in held if not s.counted], counts=counts, due=due,
-        workday=report_submissions.configured_due_workday(db), status_text=status_text, tags=STATUS_TAGS,
-        problem_text=problem_text,
+        "reports/submissions.html", month=month, error=error, **_month_view(store_db(), month),
+        status_text=status_text, tags=STATUS_TAGS, problem_text=problem_text,
         previous=mr.shift_month(month, -1), following=mr.shift_month(month, 1)), 400 if error else 200
+
+
+@bp.get("/submissions.xlsx")
+@roles_required(*SUBMISSION_READERS)
+def submissions_xlsx() -> Response | tuple[str, int]:
+    """The month's submissions as a workbook: one line per service point, its status and its figures."""
+    month, error = _submissions_month()
+    if error:
+        return error, 400
+    view = _month_view(store_db(), month)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = gettext("Monthly reports submitted")[:31]
+    sheet.append([gettext("Monthly reports submitted"), month])
+    sheet.append([gettext("Due"), view["due"].date.isoformat()])
+    sheet.append([gettext("Service point"), gettext("Status"), gettext("Working days late"),
+                  gettext("Received by the centre"), gettext("Version"), gettext("Submitted by"),
+                  gettext("Check against the centre’s records"),
+                  *(figure_label(name) for name in mr.FIGURES)])
+    for status in view["statuses"] + view["others"]:
+        standing, first = status.current, status.first
+        figures = standing.body["figures"] if standing else {}
+        sheet.append([f"{status.node} {status.name}".strip(), status_text(status.timeliness),
+                      status.timeliness.late_days, china_time(first.received_at) if first else "",
+                      standing.version if standing else "",
+                      standing.body["submitted_by"].get("name", "") if standing else "",
+                      "、".join(view["checks"].get(status.node, [])) if standing else "",
+                      *(figures.get(name, "") if name != "fees_fen" or not standing else figures[name] / 100
+                        for name in mr.FIGURES)])
+    sheet.column_dimensions["A"].width = 30
+    out = io.BytesIO()
+    book.save(out)
+    out.seek(0)
+    return send_file(out, as_attachment=True, download_name=f"monthly-reports-{month}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 @bp.get("/submissions/<record_id>")

@@ -10,6 +10,7 @@ October, whose National Day week (1-7 October, Saturday the 10th a make-up worki
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -238,6 +239,13 @@ def test_reports_are_judged_by_centrals_receipt_time_in_working_days(network: Ne
     old = li.get(f"/reports/submissions/{s01_v1.record_id}").text
     assert "已被第 2 版取代" in old and "九月办税平稳。" in old
 
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(li.get(f"/reports/submissions.xlsx?month={SEP}").data))
+    lines = {r[0][:3]: r for r in book.active.iter_rows(min_row=4, values_only=True)}
+    assert set(lines) == {"S01", "S02", "S03"}
+    assert lines["S02"][1:3] == ("逾期 3 个工作日", 3) and "收件数" in lines["S02"][6]
+    assert lines["S01"][4] == 2 and lines["S01"][7] == 3 and lines["S03"][3] is None
     assert Clerk(net.app, "xun").get(f"/reports/submissions?month={SEP}").status_code == 200
     assert Clerk(net.app, "wang").get(f"/reports/submissions?month={SEP}").status_code == 403
     assert li.get("/reports/submissions?month=2026-9").status_code == 400

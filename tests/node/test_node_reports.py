@@ -182,6 +182,18 @@ def test_new_records_between_preview_and_submit_are_not_signed_unseen(subcentre)
     assert own_reports(app)[0].body["figures"]["received"] == 5
 
 
+def test_records_arriving_after_the_submission_are_pointed_out(subcentre) -> None:
+    base, app = subcentre
+    admin = session(base, "admin")
+    assert preview_and_submit(admin, base).status_code == 302
+    assert 'id="figures-changed"' not in admin.get(base + f"/reports/?month={MONTH}").text
+    NodeDesk(app.extensions["bianmin_node"]).take_in("SW001", at(30), APPLICANT)   # a late entry for September
+    page = admin.get(base + f"/reports/?month={MONTH}").text
+    warning = re.search(r'id="figures-changed"[^>]*>([^<]*)<', page).group(1)
+    assert "收件数" in warning and "办结数" in warning and "评价件数" not in warning
+    assert figure(page, "received") == "4"          # the sheet still shows what was signed
+
+
 def test_edited_text_after_the_preview_is_previewed_again(subcentre) -> None:
     base, app = subcentre
     admin = session(base, "admin")
