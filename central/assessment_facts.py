@@ -39,6 +39,7 @@ from casework.catalogue import Catalogue
 from casework.messages import RuleError
 from central import assessment_store
 from central.quarters import Quarter
+from central.report_submissions import late_or_missing
 from store.cases import get_case_state
 from store.catalogue import catalogue_history, catalogue_version
 
@@ -132,17 +133,11 @@ def facts(db: Database, unit: str, quarter: Quarter, *, today: dt.date, calendar
     """Everything the system can say about `unit` in `quarter`, as of `today`."""
     first, last = quarter.first, quarter.last
     satisfied, rated, low = assessment_store.ratings(db, unit, first.isoformat(), last.isoformat())
+    late_months = late_or_missing(db, unit, first, last, today=today, calendar=calendar)
     unavailable: list[str] = []
     try:
-        from central.report_submissions import late_or_missing  # another area's module (issue 7 item 1)
-    except ImportError:
-        late_months: list[str] = []
-        unavailable.append("late_monthly_reports")
-    else:
-        late_months = late_or_missing(db, unit, first, last, today=today, calendar=calendar)
-    try:
-        from central.reviews_store import unrectified as unrectified_reviews  # issue 7 item 4
-    except ImportError:
+        from central.reviews_store import unrectified as unrectified_reviews  # issue 7 item 4, being built
+    except ImportError:  # until it lands, the page says this fact cannot be checked yet
         unrectified: list[str] = []
         unavailable.append("unrectified_bad_reviews")
     else:

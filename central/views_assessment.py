@@ -71,7 +71,6 @@ FEE_REASONS = {
     "card": _l("supervision card for an unauthorised fee"),
 }
 UNAVAILABLE = {
-    "late_monthly_reports": _l("Late monthly reports cannot be checked yet: the report submissions are not built."),
     "unrectified_bad_reviews": _l("Unrectified bad reviews cannot be checked yet: the review records are not built."),
 }
 

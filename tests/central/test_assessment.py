@@ -238,6 +238,12 @@ def test_proposals_from_records_confirmed_with_items_left_out_or_dismissed(app, 
     late3 = s01.case(item, dt.date(2026, 9, 7), due=dt.date(2026, 9, 18), finished=dt.date(2026, 9, 25))
     again = {p.clause: p for p in board(app, only="S01").unit("S01").proposals}
     assert [r.ref for r in again["H01"].refs] == [late3]
+    # withdrawing the confirmation reopens what it had decided
+    confirmation = next(e for e in assessment_store.entries(central.log.db, Q3, "S01") if e.kind == "confirmed")
+    assert li.post(f"/assessment/2026-Q3/withdraw/{confirmation.id}", {"reason": "重新核实"}).status_code == 302
+    reopened = {p.clause: p for p in board(app, only="S01").unit("S01").proposals}
+    assert [r.ref for r in reopened["H01"].refs] == [late1, late2, late3]
+    assert board(app).unit("S01").score.parts["handling"] == 20
     # a decided proposal cannot be decided twice: the page says so
     r = li.post("/assessment/2026-Q3/unit/S01/proposal/E01", {"decision": "dismiss", "note": "again"})
     assert r.status_code == 302
