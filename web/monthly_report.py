@@ -86,7 +86,7 @@ class Sheet:
     @property
     def period(self) -> str:
         year, month = self.month.split("-")
-        return gettext("%(year)s year %(month)s month", year=year, month=int(month))
+        return gettext("%(month)s/%(year)s", year=year, month=int(month))  # 9/2026, 2026年9月
 
     def lines(self) -> list[tuple[str, str, Any]]:
         return figure_lines(self.figures)

@@ -31,6 +31,19 @@ def unreceipted_forwards(limit: int = 20) -> list[Any]:
     return found
 
 
+def report_reminder() -> str | None:
+    """At a sub-centre, last month while its monthly report is not yet signed (it is their duty to
+    send it early in the month; node.monthly_report), else None."""
+    from casework.monthly_report import previous_month
+    from node.monthly_report import signed_reports
+
+    the_node = node()
+    if the_node.config.tier != "subcentre":
+        return None
+    month = previous_month(today())
+    return None if signed_reports(the_node, month) else month
+
+
 @bp.get("/")
 @roles_required(*NODE_ROLES)
 def index() -> str:
@@ -44,7 +57,7 @@ def index() -> str:
         return render_template(
             "node/home.html", clerk=False, status=status, has_client=sync().client is not None,
             sync_error=describe_error(status.error_code, status.error_params),
-            catalogue_missing=the_node.catalogue(database) is None)
+            catalogue_missing=the_node.catalogue(database) is None, report_month=report_reminder())
     # the node's database holds only its own cases: the maintained tallies answer the counts
     counts = store_cases.board_counts(database, today=day)
     recent = store_cases.list_cases(database, order="received", limit=10, today=day).rows
@@ -63,5 +76,5 @@ def index() -> str:
         due_soon=due_soon, forwards=unreceipted_forwards(), status=status,
         sync_error=describe_error(status.error_code, status.error_params),
         has_client=sync().client is not None, status_name=status_name,
-        catalogue_missing=the_node.catalogue(database) is None,
+        catalogue_missing=the_node.catalogue(database) is None, report_month=report_reminder(),
     )

@@ -18,6 +18,7 @@ from serving import serve
 
 from casework import monthly_report as mr
 from installer.casegen import NodeDesk
+from node import monthly_report
 from node.app import create_app
 from store import reports
 from store.db import open_db
@@ -240,3 +241,16 @@ def test_the_sheet_and_the_workbook(subcentre) -> None:
     assert rows["本月主要工作和突出情况"] == REMARKS["matters"]
     lines = list(items.iter_rows(values_only=True))
     assert lines[0][0] == "事项名称" and {r[0][:7] for r in lines[1:]} == {"SW001 新", "SW002 发", "SCJG002"}
+
+
+def test_the_home_page_reminds_a_subcentre_until_last_month_is_signed(subcentre, village) -> None:
+    base, app = subcentre
+    last = mr.previous_month(dt.datetime.now(CHINA).date())
+    admin = session(base, "admin")
+    assert f"{last} 的办件月报表尚未报送市中心" in admin.get(base + "/").text
+    assert 'id="report-reminder"' in session(base, "clerk").get(base + "/").text
+    monthly_report.submit(app.extensions["bianmin_node"], month=last, remarks={}, today=dt.datetime.now(CHINA).date(),
+                          submitted_by={"username": "admin", "name": "李站长"})
+    assert 'id="report-reminder"' not in admin.get(base + "/").text
+    village_base, _village_app = village   # a village room is not bound to report: no reminder
+    assert 'id="report-reminder"' not in session(village_base, "clerk").get(village_base + "/").text
