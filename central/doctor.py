@@ -95,6 +95,40 @@ def examine(folder: Path, *, now: dt.datetime | None = None) -> list[Finding]:
         if waiting:
             found.append(Finding("warning", f"{waiting} text message(s) have waited over an hour; check the SMS "
                                             "gateway address in central.toml and that the gateway is up."))
+        found += _retention(central, data)
     finally:
         central.close()
     return found
+
+
+RETENTION_WORDS = {
+    "archive_cases": "ended cases to archive (their scans then leave the service points)",
+    "expire_scans": "scan files past their years at the city",
+    "sms": "sent SMS still holding a number or text",
+    "login_failures": "old failed sign-ins",
+    "ops_logs": "old operators' log files",
+}
+
+
+def _retention(central: object, data: DataDir) -> list[Finding]:
+    """What the retention policy has due now (the hourly pass of `central run` applies it)."""
+    from central.retention_job import due
+    from sync.blobs import BlobStore
+
+    blobs = BlobStore(data.blobs)
+    try:
+        pending = due(central, blobs, data.root)  # type: ignore[arg-type]
+    finally:
+        blobs.close()
+    found = []
+    if pending.waiting:
+        first = pending.waiting[0]
+        found.append(Finding("warning", f"{len(pending.waiting)} ended case(s) wait for scans from their service "
+                                        f"points before the city can archive them (first: {first[0]}, "
+                                        f"{len(first[1])} scan(s) missing); see that the service point syncs."))
+    counts = pending.sweep.counts
+    found.append(Finding("ok", "Retention: due at the next hourly pass: " + "; ".join(
+        f"{n} {RETENTION_WORDS.get(k, k)}" for k, n in sorted(counts.items())) if counts else
+        "Retention: nothing is due for deletion."))
+    return found
+

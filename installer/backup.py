@@ -14,11 +14,22 @@ a daily backup of a village PC costs the database plus the day's new scans. Layo
     DEST/20261125T020000Z/blobs.sqlite       the scan index
     DEST/20261125T020000Z/node.toml          (or central.toml)
 
-Rotation keeps the newest snapshot of each of the last `keep` days that have one; older
-snapshots are deleted, scans never are (a scan is evidence; the pool only grows by new scans).
+Rotation keeps the newest snapshot of each of the last `keep` days that have one (default: the
+retention policy's `backup_days`, casework.retention); older snapshots are deleted. A scan leaves
+the pool only when the data folder itself dropped it on purpose (archived at the city and deleted
+here, sync/blobs.py `dropped`): a village's backup stick must not keep what its PC let go.
 
-What a backup never holds: the key file (`bianmin.sqlite.key`, DESIGN.md and sync/keys.py: a
-stolen USB stick must not let anyone sign as this service point) and the session secret. A
+Scans on a node are encrypted at rest under its scan key (`scans.key`, sync/blobcrypt.py), and the
+pool holds them as they are on disk: ciphertext. The scan key, like the signing key, is never in a
+backup, so a lost stick shows no ID card. Restoring on the SAME PC reads them (its scans.key is
+still in the data folder: restore never touches keys). Restoring onto a NEW PC cannot read them:
+the node makes a new scan key, and after its first sync (node.housekeeping) deletes each copy it
+cannot read and fetches the scan again from central, which holds every scan a node sent; a scan
+taken there and never sent can only be read with the old PC's scans.key, which doctor says.
+
+What a backup never holds: the key files (the signing key `bianmin.key`, DESIGN.md and
+sync/keys.py: a stolen USB stick must not let anyone sign as this service point; the scan key
+`scans.key`) and the session secret. A
 restored node therefore either still has its key file on the PC, or is enrolled again with a new
 token (`installer.recovery.reenrol`), after which central's copy of its history comes back.
 
@@ -72,6 +83,7 @@ class BackupResult:
     blobs_copied: int
     blobs_total: int
     removed: list[Path] = field(default_factory=list)
+    scans_pruned: int = 0
 
 
 @dataclass
@@ -144,8 +156,51 @@ def _copy_new_blobs(source_objects: Path, target_objects: Path) -> tuple[int, in
     return copied, total
 
 
-def backup(data_dir: str | Path, dest: str | Path, *, keep: int = 7, now: datetime | None = None) -> BackupResult:
-    """Take one snapshot of the data folder into `dest` and rotate; safe while the app runs."""
+def policy_keep(app: AppDir, default: int = 7) -> int:
+    """The retention policy's `backup_days` as the data folder's records say (read-only)."""
+    from sqlite_utils import Database
+
+    from store import retention as store_retention
+
+    try:
+        conn = sqlite3.connect(f"file:{app.db}?mode=ro", uri=True, timeout=10)
+    except sqlite3.Error:
+        return default
+    try:
+        return store_retention.current(Database(conn))["backup_days"]
+    except sqlite3.Error:  # a file from before the policy existed
+        return default
+    finally:
+        conn.close()
+
+
+def _prune_dropped(app: AppDir, pool: Path) -> int:
+    """Delete from the pool the scans the data folder dropped on purpose and no longer holds."""
+    index = app.blobs / BLOB_INDEX
+    if not index.exists() or not pool.is_dir():
+        return 0
+    conn = sqlite3.connect(f"file:{index}?mode=ro", uri=True, timeout=10)
+    try:
+        dropped = [r[0] for r in conn.execute("SELECT sha256 FROM blobs WHERE dropped_at IS NOT NULL")]
+    except sqlite3.OperationalError:  # an index from before dropping existed
+        dropped = []
+    finally:
+        conn.close()
+    done = 0
+    for sha in dropped:
+        if len(sha) != 64 or (app.blobs / "objects" / sha[:2] / sha[2:4] / sha).exists():
+            continue
+        target = pool / sha[:2] / sha[2:4] / sha
+        if target.exists():
+            target.unlink()
+            done += 1
+    return done
+
+
+def backup(data_dir: str | Path, dest: str | Path, *, keep: int | None = None,
+           now: datetime | None = None) -> BackupResult:
+    """Take one snapshot of the data folder into `dest` and rotate; safe while the app runs. `keep`:
+    days of snapshots (default: the retention policy's `backup_days`)."""
     try:
         app = detect(data_dir)
     except NotADataDirError as err:
@@ -169,14 +224,15 @@ def backup(data_dir: str | Path, dest: str | Path, *, keep: int = 7, now: dateti
     digest = _sha256_file(work / DB_FILE)
     manifest = {"format": FORMAT, "kind": app.kind, "origin": _origin(app), "created": now.isoformat(),
                 "db_sha256": digest, "db_bytes": (work / DB_FILE).stat().st_size, "source": str(app.root),
-                "blobs_in_pool": total, "note": "keys are never in a backup (DESIGN.md)"}
+                "blobs_in_pool": total, "note": "keys are never in a backup (DESIGN.md); a node's scans are encrypted under its scans.key"}
     (work / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), "utf-8")
     if folder.exists():
         shutil.rmtree(folder)
     os.replace(work, folder)
     snap = read_snapshot(folder)
-    removed = rotate(dest, keep)
-    return BackupResult(snap, manifest["db_bytes"], copied, total, removed)
+    removed = rotate(dest, keep if keep is not None else policy_keep(app))
+    pruned = _prune_dropped(app, dest / BLOBS_DIR / "objects")
+    return BackupResult(snap, manifest["db_bytes"], copied, total, removed, pruned)
 
 
 def read_snapshot(folder: Path) -> Snapshot:

@@ -24,8 +24,9 @@ DATA = click.option("--data", "data", required=True, type=click.Path(path_type=P
 @DATA
 @click.option("--to", "dest", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="backup folder, e.g. a USB stick")
-@click.option("--keep", default=7, show_default=True, help="days of snapshots to keep")
-def backup_cmd(data: Path, dest: Path, keep: int) -> None:
+@click.option("--keep", default=None, type=int,
+              help="days of snapshots to keep (default: the retention policy's backup_days, 7 until central sets it)")
+def backup_cmd(data: Path, dest: Path, keep: int | None) -> None:
     """Back up a data folder (safe while the app runs); keys are never copied."""
     from installer.backup import BackupError, backup
 
@@ -37,7 +38,10 @@ def backup_cmd(data: Path, dest: Path, keep: int) -> None:
                f"{result.blobs_copied} new scans of {result.blobs_total})")
     for path in result.removed:
         click.echo(f"older backup removed: {path.name}")
-    click.echo("the key file is not in the backup: keep the PC, or enrol again with a new token after a loss")
+    if result.scans_pruned:
+        click.echo(f"scans archived at the city removed from the backup: {result.scans_pruned}")
+    click.echo("the key files are not in the backup (nor the scan key: scans in it stay encrypted): keep the PC, "
+               "or enrol again with a new token after a loss")
 
 
 @click.command("restore")

@@ -92,6 +92,29 @@ TEXTS: dict[str, tuple[str, str]] = {
                            "{count} records are in quarantine for business reasons: settle them on the "
                            "administration pages."),
     "central.clean": ("没有分叉或隔离的记录。", "No forks and no quarantined records."),
+    "scankey.ok": ("扫描件密钥文件 {path} 存在，且只有本用户可读；本机扫描件均已加密保存。",
+                   "The scan key file {path} is present and private; the scans on this PC are stored encrypted."),
+    "scankey.missing": ("扫描件密钥文件 {path} 不存在，本机保存的扫描件无法读取。备份中从不包含密钥：如果是恢复到了新电脑，"
+                        "请把原电脑上的 scans.key 拷回数据目录；否则已发送到市中心的扫描件会在下次同步后重新取回。",
+                        "The scan key file {path} is missing, so the scans kept here cannot be read. Backups never hold "
+                        "keys: after a restore onto a new PC copy scans.key back from the old PC; otherwise the scans "
+                        "already sent to the city are fetched again after the next sync."),
+    "scankey.open": ("扫描件密钥文件 {path} 的权限是 {mode}，其他用户也能读取。请运行：chmod 600 {path}",
+                     "Scan key file {path} has rights {mode}: other users can read it. Run: chmod 600 {path}"),
+    "scans.unsent_unreadable": ("有 {n} 份在本机采集、尚未发送到市中心的扫描件无法用本机密钥读取（可能是从备份恢复到了新电脑）。"
+                                "请把原电脑上的 scans.key 拷回数据目录，不要删除这些文件。",
+                                "{n} scans taken here and never sent to the city cannot be read with this PC's key "
+                                "(restored onto a new PC?). Copy scans.key back from the old PC; do not delete them."),
+    "retention.due": ("按保存期限，下次同步后将：{what}。", "Under the retention policy, after the next sync: {what}."),
+    "retention.none": ("没有到期需要删除的个人信息。", "No personal data is due for deletion."),
+}
+# what a retention pass will do, per kind (node.housekeeping)
+DUE_TEXTS: dict[str, tuple[str, str]] = {
+    "scans_to_drop": ("删除 {n} 份已在市中心归档的扫描件", "delete {n} scans archived at the city"),
+    "scans_to_fetch": ("从市中心重新取回 {n} 份本机无法读取的扫描件", "fetch again {n} scans this PC cannot read"),
+    "bundles": ("删除 {n} 个过期的U盘数据包", "delete {n} old USB bundle files"),
+    "ops_logs": ("删除 {n} 个过期的运行日志文件", "delete {n} old operators' log files"),
+    "login_failures": ("清除 {n} 条过期的登录失败记录", "forget {n} old failed sign-ins"),
 }
 HEAD = {"ok": ("正常", "OK"), "warn": ("注意", "WARN"), "fail": ("故障", "FAIL"), "info": ("信息", "INFO")}
 KIND_NAMES = {"node": ("服务点", "service point"), "central": ("市中心", "central")}
@@ -116,6 +139,10 @@ class Check:
             params["last"] = _when(params["last"], lang)
         if "error_code" in params:
             params["error"] = _sync_error(params["error_code"], params.get("error_params") or {}, lang)
+        if isinstance(params.get("what"), dict):
+            i = 0 if lang == "zh" else 1
+            params["what"] = ("；" if lang == "zh" else "; ").join(
+                DUE_TEXTS[k][i].format(n=n) for k, n in sorted(params["what"].items()) if k in DUE_TEXTS)
         return template.format(**params)
 
 
@@ -164,6 +191,8 @@ def diagnose(data_dir: str | Path, *, contact_central: bool = True, timeout: flo
     checks.append(_clock(app, config, contact_central, timeout))
     if database[0].code == "db.ok":
         checks += _sync(app, config) if app.kind == "node" else _central_log(app)
+    if app.kind == "node":
+        checks += _scans(app)
     return checks
 
 
@@ -220,6 +249,30 @@ def _keys(app: AppDir) -> list[Check]:
                                 {"path": str(path), "mode": oct(mode)[2:]}))
         else:
             checks.append(Check("keys", "ok", "key.ok", {"path": str(path)}))
+    return checks
+
+
+def _scans(app: AppDir) -> list[Check]:
+    """The node's scan key, scans it cannot read, and what the retention policy will delete next."""
+    from node.housekeeping import due_at
+    from sync.blobcrypt import default_data_key_path
+
+    checks = []
+    path = default_data_key_path(app.db)
+    due = due_at(app.root)
+    if not path.exists():
+        if (app.blobs / "objects").is_dir() and any((app.blobs / "objects").glob("??/??/*")):
+            checks.append(Check("scans", "fail", "scankey.missing", {"path": str(path)}))
+    elif path.stat().st_mode & 0o077:
+        checks.append(Check("scans", "fail", "scankey.open", {"path": str(path), "mode": oct(path.stat().st_mode & 0o777)[2:]}))
+    else:
+        checks.append(Check("scans", "ok", "scankey.ok", {"path": str(path)}))
+    if due.unsent_unreadable:
+        checks.append(Check("scans", "fail", "scans.unsent_unreadable", {"n": len(due.unsent_unreadable)}))
+    if due.sweep.counts:
+        checks.append(Check("retention", "info", "retention.due", {"what": dict(due.sweep.counts)}))
+    else:
+        checks.append(Check("retention", "ok", "retention.none"))
     return checks
 
 

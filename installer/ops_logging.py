@@ -5,7 +5,11 @@
 
 Each line of `<data>/logs/bianmin.log` is one JSON object (`time` in UTC, `level`, `logger`,
 `msg`, and any `extra={...}` fields), so a supervisor can grep or load a week of logs without
-parsing prose. The file rotates at 5 MB, keeping 5 files: an old PC's disk never fills with logs.
+parsing prose. The file rotates at midnight (`bianmin.log.2026-11-25`, ...); old files are deleted
+by the retention policy's `ops_log_days` (casework.retention: never fewer than 183 days, the six
+months national guidance asks for), applied by each app's retention pass (web.retention), not by
+a file count: a size cap could drop a busy week's logs before six months are up. A node writes a
+few hundred kilobytes a day at most.
 
 Logs are read by people who must not see applicants' data (a technician, a supplier), so a
 filter masks anything that looks like a resident ID, a unified social credit code or a mobile
@@ -94,7 +98,7 @@ def configure(data_dir: str | Path, *, level: int = logging.INFO, also_stderr: b
         if handler.get_name() == _HANDLER_NAME:
             root.removeHandler(handler)
             handler.close()
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=5 * 1024 * 1024, backupCount=5, encoding="utf-8")
+    handler = logging.handlers.TimedRotatingFileHandler(path, when="midnight", backupCount=0, encoding="utf-8")
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(PersonalDataFilter())

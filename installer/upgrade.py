@@ -11,6 +11,10 @@ deliberately, with two things the apps cannot do on their own at start-up:
    already holds records) is empty although the log holds what it should show: the projections
    are then rebuilt from the log, which is the source of truth (DESIGN.md), so the upgraded node
    shows every case it had, including in the new tables.
+3. on a node, scans stored in plain by a version before encryption at rest are encrypted in place
+   under the node's scan key (sync/blobcrypt.py; `Node.open` does it, once), and the report says
+   how many. The backup taken first holds them as they were: keep it safe, or delete it once the
+   upgrade is checked.
 
 A file written by a NEWER version than the installed one is refused by `migrate` (MigrationError)
 before anything changes; the report says to install that version again.
@@ -34,6 +38,7 @@ class UpgradeReport:
     backup: Path | None = None
     error: str = ""
     new_components: list[str] = field(default_factory=list)
+    scans_encrypted: int = 0
 
     @property
     def changed(self) -> dict[str, tuple[int, int]]:
@@ -46,6 +51,8 @@ class UpgradeReport:
         lines += [f"  {c}: version {a} -> {b}" for c, (a, b) in sorted(self.changed.items())]
         if self.rebuilt:
             lines.append(f"  new tables filled from the log: {self.rebuilt} records replayed")
+        if self.scans_encrypted:
+            lines.append(f"  scans encrypted at rest: {self.scans_encrypted}")
         if self.backup:
             lines.append(f"  backup taken first: {self.backup}")
         return "\n".join(lines)
@@ -89,7 +96,9 @@ def upgrade(data_dir: str | Path, *, backup_to: str | Path | None = None, take_b
     had_records = _record_count(app.db) > 0
     try:
         if app.kind == "node":
+            plain = _plain_scans(app.blobs)
             report.rebuilt = _upgrade_node(app.root, before, had_records)
+            report.scans_encrypted = plain - _plain_scans(app.blobs)
         else:
             report.rebuilt = _upgrade_central(app.root, before, had_records)
     except MigrationError as err:
@@ -100,6 +109,14 @@ def upgrade(data_dir: str | Path, *, backup_to: str | Path | None = None, take_b
     report.after = versions(app.db)
     report.new_components = [c for c, v in report.after.items() if v and not before.get(c)]
     return report
+
+
+def _plain_scans(blobs: Path) -> int:
+    """Scan files not (yet) in the encrypted format."""
+    from sync.blobcrypt import key_id_of
+
+    objects = blobs / "objects"
+    return sum(1 for p in objects.glob("??/??/*") if len(p.name) == 64 and key_id_of(p) is None) if objects.is_dir() else 0
 
 
 def _new_since(before: dict[str, int], after: dict[str, int], had_records: bool) -> bool:

@@ -145,22 +145,37 @@ def run(data: Path, port: int, host: str, no_sync: bool) -> None:
 
 @node.command("bundle-export")
 @DATA
-@click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="the bundle file to write (on the USB stick)")
-def bundle_export(data: Path, out: Path) -> None:
+@click.option("--out", "out", default=None, type=click.Path(path_type=Path, dir_okay=False),
+              help="the bundle file to write (on the USB stick); default DATA/bundles/<node>-<seqs>.zip, "
+                   "deleted there after the retention policy's bundle_days")
+def bundle_export(data: Path, out: Path | None) -> None:
     """Write this node's unsent records and scans to a signed bundle for a USB stick."""
+    import tempfile
+
     from node.context import Node
+    from node.housekeeping import BUNDLES_DIR
     from sync.bundle import export_bundle
     from sync.keys import NodeKey, default_key_path
 
     the_node = Node.open(data)
     try:
-        manifest = export_bundle(the_node.log, NodeKey.load(default_key_path(the_node.db_path)), out,
+        target = out or Path(tempfile.mkdtemp(dir=_bundles(data, BUNDLES_DIR))) / "bundle.zip"
+        manifest = export_bundle(the_node.log, NodeKey.load(default_key_path(the_node.db_path)), target,
                                  blobs=the_node.blobs)
+        if out is None:  # named like the download from the sync page, beside the others it keeps
+            out = target.parent.parent / f"{the_node.config.node_id}-{manifest['first_seq']}-{manifest['last_seq']}.zip"
+            target.replace(out)
+            target.parent.rmdir()
     finally:
         the_node.close()
     click.echo(f"wrote {out}: {manifest['records']} records (seq {manifest['first_seq']}-{manifest['last_seq']})")
     click.echo("carry it to a town centre or the city; bring the reply back and run bundle-import")
+
+
+def _bundles(data: Path, name: str) -> Path:
+    folder = data / name
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 @node.command()

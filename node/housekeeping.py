@@ -1,6 +1,6 @@
 """A service point's side of retention: drop scans the city archived, fetch back scans it cannot read,
 and apply the retention policy to its files. Runs after every successful sync (node.syncing), and
-`due()` tells `bianmin node doctor` what the next pass will do.
+`due_at()` tells `bianmin node doctor` what the next pass will do.
 
 1. Archived scans. Central signs `scans.archived` {case, scans} once a case has ended, the delay of
    the policy has passed and central holds every scan (central.retention_job). For each scan named
@@ -19,16 +19,24 @@ and apply the retention policy to its files. Runs after every successful sync (n
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from casework.retention import RetentionPolicy
+from sqlite_utils import Database
+
+from casework.retention import DEFAULT, RetentionPolicy
+from node.config import BLOBS_DIR, DB_FILE
 from node.context import Node
 from store import retention as store_retention
 from store import scans as store_scans
+from sync import blobcrypt
+from sync.blobcrypt import DataKey, default_data_key_path
+from sync.blobs import SHA256_RE
 from web import retention
 
 log = logging.getLogger(__name__)
@@ -114,20 +122,56 @@ def refetch_unreadable(node: Node, client: Any) -> Pass:
     return done
 
 
-def due(node: Node, now: float | None = None) -> Pass:
-    """What the next pass would do (nothing is changed): for doctor."""
+def due_at(folder: Path, now: float | None = None) -> Pass:
+    """What the next pass would do, read from the data folder without opening the node (nothing is
+    written, no key is made): for `bianmin node doctor`, which must be safe while the node runs."""
     now = time.time() if now is None else now
-    policy = _policy(node)
     found = Pass()
-    found.sweep.add("scans_to_drop", sum(len(p) for p in archived_here(node).values()))
-    unreadable = node.blobs.unreadable()
-    found.unsent_unreadable = [sha for sha in unreadable if not node.blobs.is_sent(sha)]
+    objects = folder / BLOBS_DIR / "objects"
+    present = {p.name: p for p in objects.glob("??/??/*") if SHA256_RE.match(p.name)} if objects.is_dir() else {}
+    db_path = folder / DB_FILE
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10) if db_path.exists() else None
+    try:
+        db = Database(conn) if conn is not None else None
+        try:
+            policy = store_retention.current(db) if db is not None else DEFAULT
+            archived = store_scans.archived(db) if db is not None else {}
+            needed = {sha for pairs in archived.values() for sha, _ in pairs if store_scans.needed_elsewhere(db, sha)}
+        except sqlite3.OperationalError:  # a file from before these tables: nothing archived, defaults apply
+            policy, archived, needed = DEFAULT, {}, set()
+        found.sweep.add("scans_to_drop", sum(1 for pairs in archived.values() for sha, _ in pairs
+                                             if sha in present and sha not in needed))
+        found.sweep.add("bundles", len(retention.old_files(folder / BUNDLES_DIR, "*.zip", days=policy["bundle_days"],
+                                                           now=now)))
+        if db is not None:
+            with contextlib.suppress(sqlite3.OperationalError):
+                for kind, n in retention.shared_due(folder, db, policy, now).counts.items():
+                    found.sweep.add(kind, n)
+    finally:
+        if conn is not None:
+            conn.close()
+    key_path = default_data_key_path(db_path)
+    try:
+        key_id: bytes | None = DataKey.load(key_path).key_id
+    except (OSError, ValueError):
+        key_id = None
+    unreadable = [sha for sha, path in present.items() if blobcrypt.key_id_of(path) != key_id]
+    sent = _sent_blobs(folder / BLOBS_DIR / "blobs.sqlite")
+    found.unsent_unreadable = sorted(sha for sha in unreadable if sha not in sent)
     found.sweep.add("scans_to_fetch", len(unreadable) - len(found.unsent_unreadable))
-    found.sweep.add("bundles", len(bundle_files(node, policy, now)))
-    with node.log._lock:
-        for kind, n in retention.shared_due(node.data_dir, node.log.db, policy, now).counts.items():
-            found.sweep.add(kind, n)
     return found
+
+
+def _sent_blobs(index: Path) -> set[str]:
+    if not index.exists():
+        return set()
+    conn = sqlite3.connect(f"file:{index}?mode=ro", uri=True, timeout=10)
+    try:
+        return {r[0] for r in conn.execute("SELECT sha256 FROM blobs WHERE sent_at IS NOT NULL")}
+    except sqlite3.OperationalError:
+        return set()
+    finally:
+        conn.close()
 
 
 def run(node: Node, client: Any, now: float | None = None) -> Pass:

@@ -30,13 +30,13 @@ class HousekeepingClient(SyncClient):
 
     def __init__(self, node: Node, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.node = node
+        self.service_point = node  # (`self.node` is the node id, SyncClient's)
 
     def sync_once(self) -> SyncReport:
         report = super().sync_once()
         if report.ok:
             try:
-                housekeeping.run(self.node, self)
+                housekeeping.run(self.service_point, self)
             except Exception:  # housekeeping never breaks sync: it is tried again after the next one
                 log.exception("housekeeping after sync failed")
         return report
@@ -46,7 +46,7 @@ class NodeSync:
     """The sync client of one node (thread-safe: one exchange at a time)."""
 
     def __init__(self, node: Node, *, interval: float = 60.0) -> None:
-        self.node = node
+        self.service_point = node  # (`self.node` is the node id, SyncClient's)
         self.interval = interval
         self._lock = threading.Lock()
         self.client: SyncClient | None = None

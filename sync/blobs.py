@@ -316,8 +316,12 @@ class BlobStore:
 
     # -- what a node still has to send --------------------------------------------------------
     def unsent(self) -> list[str]:
-        return [r[0] for r in self._db.execute(
+        """Blobs made here that central does not have yet, and that can be sent: a file that is gone,
+        or ciphertext under another PC's key (a backup restored onto a new PC), is left out until it
+        can be read again (doctor names such files), so that one of them never stops every sync."""
+        names = [r[0] for r in self._db.execute(
             "SELECT sha256 FROM blobs WHERE sent_at IS NULL ORDER BY added_at, sha256")]
+        return [name for name in names if self.readable(name)]
 
     def mark_sent(self, sha256: str) -> None:
         self._db.execute("UPDATE blobs SET sent_at = ? WHERE sha256 = ?", (int(time.time()), sha256))

@@ -85,7 +85,10 @@ def test_round_trip_while_running(live_central, enrolled_node, tmp_path: Path) -
     assert not out.key_present  # keys never travel in a backup
     assert _records(target) == _records(folder)
     assert _cases(target) >= set(numbers)
-    assert (target / "blobs" / "objects" / scan[:2] / scan[2:4] / scan).read_bytes().startswith(b"%PDF")
+    restored = (target / "blobs" / "objects" / scan[:2] / scan[2:4] / scan).read_bytes()
+    # the scan comes back exactly as it was on disk: ciphertext under the node's scan key (sync/blobcrypt.py)
+    assert restored == (folder / "blobs" / "objects" / scan[:2] / scan[2:4] / scan).read_bytes()
+    assert restored.startswith(b"BMSCAN1") and b"household register" not in restored
 
 
 def test_restore_refuses_live_folder_and_keeps_the_key(live_central, enrolled_node, tmp_path: Path) -> None:
