@@ -71,6 +71,7 @@ PUBLIC_LINKS = [
     web.NavEntry("guide.forms", _l("Application forms"), active_prefixes=("guide.form",)),
     web.NavEntry("public.status", _l("Case status")),
     web.NavEntry("kiosk.home", _l("Touch-screen enquiry")),
+    web.NavEntry("bulletin.index", _l("Assessment bulletins"), active_prefixes=("bulletin.",)),
 ]
 
 

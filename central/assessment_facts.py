@@ -29,7 +29,7 @@ confirming it (casework refuses unconfirmed proposals). The definitions, unit U,
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlite_utils import Database
 
@@ -40,6 +40,7 @@ from casework.messages import RuleError
 from central import assessment_store
 from central.quarters import Quarter
 from central.report_submissions import late_or_missing
+from central.reviews_store import unrectified as unrectified_reviews
 from store.cases import get_case_state
 from store.catalogue import catalogue_history, catalogue_version
 
@@ -64,7 +65,6 @@ class UnitFacts:
     satisfied: int = 0
     rated: int = 0
     low_rated: tuple[tuple[str, int], ...] = ()
-    unavailable: tuple[str, ...] = field(default=())  # facts whose source is not built yet
 
     def system(self) -> SystemFacts:
         return SystemFacts(
@@ -134,18 +134,10 @@ def facts(db: Database, unit: str, quarter: Quarter, *, today: dt.date, calendar
     first, last = quarter.first, quarter.last
     satisfied, rated, low = assessment_store.ratings(db, unit, first.isoformat(), last.isoformat())
     late_months = late_or_missing(db, unit, first, last, today=today, calendar=calendar)
-    unavailable: list[str] = []
-    try:
-        from central.reviews_store import unrectified as unrectified_reviews  # issue 7 item 4, being built
-    except ImportError:  # until it lands, the page says this fact cannot be checked yet
-        unrectified: list[str] = []
-        unavailable.append("unrectified_bad_reviews")
-    else:
-        unrectified = unrectified_reviews(db, unit, first, last, today=today)
+    unrectified = unrectified_reviews(db, unit, first, last, today=today)
     return UnitFacts(
         unit=unit, quarter=quarter.text,
         overdue=tuple(assessment_store.overdue_cases(db, unit, first.isoformat(), last.isoformat(),
                                                      today.isoformat())),
         fees=tuple(fee_cases(db, unit, quarter)), late_months=tuple(sorted(late_months)),
-        unrectified=tuple(sorted(unrectified)), satisfied=satisfied, rated=rated, low_rated=tuple(low),
-        unavailable=tuple(unavailable))
+        unrectified=tuple(sorted(unrectified)), satisfied=satisfied, rated=rated, low_rated=tuple(low))

@@ -70,9 +70,6 @@ FEE_REASONS = {
     "refunded": _l("fee refunded by the settlement centre"),
     "card": _l("supervision card for an unauthorised fee"),
 }
-UNAVAILABLE = {
-    "unrectified_bad_reviews": _l("Unrectified bad reviews cannot be checked yet: the review records are not built."),
-}
 
 
 def scorecard() -> Scorecard:
@@ -160,7 +157,6 @@ def _unit_page(q: Quarter, unit: str, *, errors: dict[str, Any] | None = None, f
     found = _unit_or_404(board, unit)
     return render_template("assessment/unit.html", board=board, u=found, errors=errors or {},
                            form_clause=form_clause, values=request.form if errors else {},
-                           unavailable=[UNAVAILABLE[k] for k in (found.facts.unavailable if found.facts else ())],
                            **_common(q)), status
 
 
