@@ -5,7 +5,8 @@ a centre's inspectors and supervisor would have recorded for the sub-centres in 
 undercover, open and quarter-end findings with small evidence photos (and a scanned inspection
 sheet), a praise banner and a newspaper story also praised by the centre (the overlap rule shows),
 the system's proposals confirmed or dismissed with a reason, and last quarter published (its
-bulletin public). The current quarter keeps a few findings and stays open. Nothing is written
+bulletin public). The current quarter keeps a few findings and one proposal confirmed (when its
+records support one: a late case, a monthly report not sent) and stays open. Nothing is written
 for a quarter already published or already begun, so a second run adds nothing; with no
 sub-centre enrolled it does nothing.
 """
@@ -160,6 +161,22 @@ def _decide_and_publish(central: Central, quarter: Quarter, units: list[assessme
     return decisions
 
 
+def _confirm_one(central: Central, quarter: Quarter, units: list[assessment_scores.Unit], supervisor: str) -> int:
+    """The first proposal the records support this quarter (a late case, a missing monthly report),
+    confirmed by the supervisor; 0 when the records support none yet."""
+    for unit in units:
+        with central.log._lock:
+            board = assessment_scores.board(central.log.db, quarter, scorecard=packaged(), today=central.today(),
+                                            calendar=central.calendar(), only=unit.code)
+        for proposal in board.unit(unit.code).proposals:
+            central.sign(records.CONFIRMED, records.check(records.CONFIRMED, {
+                "unit": unit.code, "quarter": quarter.text, "clause": proposal.clause, "facts": proposal.facts(),
+                "refs": [r.ref for r in proposal.refs], "left_out": [], "note": "经核实，系统记录属实",
+                "staff": supervisor}))
+            return 1
+    return 0
+
+
 def record_demo(central: Central, *, rng: random.Random | None = None, inspector: str | None = None,
                 supervisor: str | None = None) -> DemoSummary:
     """Last quarter recorded, decided and published; this quarter's first findings (see the module)."""
@@ -187,6 +204,7 @@ def record_demo(central: Central, *, rng: random.Random | None = None, inspector
         if not started:
             f, b = _record_quarter(central, blobs, current, units[: max(1, len(units) // 2)], rng, inspector)
             findings, bonuses = findings + f, bonuses + b
+            decisions += _confirm_one(central, current, units, supervisor)
     finally:
         blobs.close()
     return DemoSummary(tuple(u.code for u in units), published, findings, bonuses, decisions)

@@ -409,10 +409,16 @@ def test_demo_records_a_published_quarter_and_a_current_one(app):
 
     central = app.extensions["central"]
     assert record_demo(central).units == ()  # no sub-centre: nothing
-    for code in ("S01", "S02", "S03", "S04"):
-        SubCentre(central, code)
+    units = {code: SubCentre(central, code) for code in ("S01", "S02", "S03", "S04")}
+    item = _promised_item(central)
+    units["S01"].case(item, dt.date(2026, 8, 3), due=dt.date(2026, 8, 14), finished=dt.date(2026, 8, 20), level=1)
+    units["S01"].case(item, dt.date(2026, 10, 26), due=dt.date(2026, 11, 10))  # open and late in Q4
     summary = record_demo(central)
     assert summary.published == Q3 and summary.findings > 0 and summary.bonuses >= 3
+    decided = {(e.quarter, e.clause, e.kind) for q in (Q3, "2026-Q4") for e in assessment_store.entries(central.log.db, q)
+               if e.kind in ("confirmed", "dismissed")}
+    assert {(Q3, "H01", "confirmed"), (Q3, "E01", "dismissed"), ("2026-Q4", "H01", "confirmed")} <= decided
+    assert summary.decisions == len(decided)
     blobs = app.extensions["central_blobs"]
     db = central.log.db
     published = assessment_store.published(db, Q3)
