@@ -46,7 +46,7 @@ class NodeSync:
     """The sync client of one node (thread-safe: one exchange at a time)."""
 
     def __init__(self, node: Node, *, interval: float = 60.0) -> None:
-        self.service_point = node  # (`self.node` is the node id, SyncClient's)
+        self.node = node
         self.interval = interval
         self._lock = threading.Lock()
         self.client: SyncClient | None = None
