@@ -23,6 +23,7 @@ from central import access_store
 from central.pages import central_of, china_time, place_label
 from web.access_log import ACTIONS, action_name, reason_name, record_export
 from web.auth import roles_required
+from web.casepage import NOTICE_NAMES
 from web.charts import bar_chart
 from web.settings import store_db
 
@@ -57,7 +58,9 @@ def _filter() -> tuple[access_store.Filter, dict[str, str]]:
 def _what(row: access_store.Access) -> str:
     what = row.what
     if row.action == "print_notice":
-        return str(what.get("notice", "")) + (f" {what['card']}" if what.get("card") else "")
+        kind = str(what.get("notice", ""))
+        name = gettext("Guide sheet") if kind == "guide_sheet" else str(NOTICE_NAMES.get(kind, kind))
+        return name + (f" {what['card']}" if what.get("card") else "")
     if row.action == "view_scan":
         return f"{what.get('material', '')} {what.get('scan', '')}".strip()
     if row.action == "export":
@@ -70,8 +73,10 @@ def _what(row: access_store.Access) -> str:
 def _reason(row: access_store.Access) -> str:
     if not row.reason_code:
         return ""
+    if row.reason_code == "other" and row.reason_text:
+        return row.reason_text
     text = reason_name(row.reason_code)
-    return f"{text}: {row.reason_text}" if row.reason_text else text
+    return f"{text}：{row.reason_text}" if row.reason_text else text
 
 
 @bp.get("/access")
@@ -84,7 +89,7 @@ def index() -> tuple[str, int]:
     counts = access_store.counts(db, where)
     top = counts[:15]
     chart = bar_chart([f"{c.staff_name or c.username}" for c in top], [c.total for c in top],
-                      title=gettext("Accesses per member of staff")) if top else ""
+                      title=gettext("Accesses per member of staff"), width=500) if top else ""
     args = {k: request.args.get(k, "") for k in ("staff", "place", "action", "case", "subject", "date_from", "date_to")}
     return render_template(
         "central/supervision_access.html", rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE)),

@@ -14,8 +14,8 @@ import pytest
 from centralkit import Clerk
 from openpyxl import load_workbook
 
-from central import access_store
 from casework.retention import KIND as POLICY
+from central import access_store
 
 ID = "11010519491231002X"
 PHONE = "13812345678"

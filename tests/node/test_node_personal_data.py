@@ -64,7 +64,7 @@ def accesses(app) -> list:  # type: ignore[no-untyped-def]
 
 
 def test_pages_never_show_a_full_number(village) -> None:  # type: ignore[no-untyped-def]
-    base, app = village
+    base, _app = village
     s = _session(base)
     number = take_in(s, base, scan=_jpeg())
     paths = ["/", "/cases/", f"/cases/?q={number}", f"/cases/?q={ID}", f"/cases/?q={PHONE}", f"/case/{number}",
