@@ -8,8 +8,10 @@ The sync server asks `Router.nodes_for(record)` (or `wants(node, record)`) when 
 - a case's records go to every node the case has touched: the node that received it, every node
   that has held it or is named as its next holder. A village that forwarded a case up therefore
   sees the window's results come back, and a node the case reaches late is sent its earlier
-  records with the first one routed to it (`group_of`).
-Everything else stays at central. A node receives exactly these records; for the rest of each
+  records with the first one routed to it (`group_of`). `scans.archived` (the city holds an ended
+  case's scans: delete your copies) goes the same way; the retention policy goes to every node;
+Everything else stays at central, among it every place's access records (`access.logged`) and the
+nodes' `scans.dropped`: evidence for the city's supervisors, not news for other service points. A node receives exactly these records; for the rest of each
 origin's chain it gets central's signed elisions (sync/elision.py), never the records.
 Central's own tables (board_cases) know each case's places, so routing needs no fold.
 """
