@@ -238,3 +238,20 @@ def test_lists_notices_and_exports_never_show_a_full_number(app, case):
     # while the masked forms are there
     assert MASKED_ID in wang.get(f"/case/{number}").text
     assert re.search(r"138\*{4}5678", Clerk(app, "li").get("/supervision/sms").text)
+
+
+def test_the_demo_data_fills_the_access_page(app) -> None:
+    """installer.privacy_demo: a policy version and weeks of access records, one clerk standing out."""
+    import random
+
+    from installer.privacy_demo import central_demo
+
+    wang = Clerk(app, "wang")
+    for _ in range(3):
+        _case(app, wang)
+    central = app.extensions["central"]
+    signed = central_demo(central, random.Random(7), days=10, per_day=2)
+    assert signed == len(_accesses(central)) + len(central.records_of_kind(POLICY)) == 1 + 20 + 30 + 1
+    page = Clerk(app, "li").get("/supervision/access").text
+    assert "异常" in page and ID not in page and PHONE not in page
+    assert Clerk(app, "admin", password="admin-pass-1").get("/admin/retention").text.count("按《个人信息保护法》") == 1

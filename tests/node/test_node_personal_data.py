@@ -159,3 +159,19 @@ def test_nothing_is_shown_when_the_node_cannot_record(village) -> None:  # type:
     finally:
         the_node.log.release_writes()
     assert len(accesses(app)) == before
+
+
+def test_the_node_demo_signs_the_clerks_accesses(village) -> None:  # type: ignore[no-untyped-def]
+    import random
+
+    from installer.privacy_demo import node_demo
+
+    base, app = village
+    s = _session(base)
+    take_in(s, base)
+    the_node = app.extensions["bianmin_node"]
+    before = len(accesses(app))
+    assert node_demo(the_node, random.Random(3), days=5, per_day=2) == 10
+    records = accesses(app)[before:]
+    assert len(records) == 10 and all(r.body["place"] == "node:V000101" for r in records)
+    assert all(r.body["staff"]["username"] == "clerk" for r in records) and ID not in str([r.body for r in records])
