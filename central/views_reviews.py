@@ -327,7 +327,7 @@ def _tables(first: dt.date, last: dt.date) -> list[dict[str, Any]]:
 
 def _columns() -> list[str]:
     return [gettext("Rated"), gettext("Satisfied (4-5)"), gettext("Acceptable (3)"), gettext("Bad (1-2)"),
-            gettext("Appeals upheld"), gettext("Counted"), gettext("Satisfaction %")]
+            gettext("Appeals upheld"), gettext("Ratings counted"), gettext("Satisfaction %")]
 
 
 def _cells(row: reviews_store.SatisfactionRow) -> list[Any]:
