@@ -12,9 +12,9 @@ import re
 import subprocess
 
 import pytest
+from assessmentkit import photo, settle
 from centralkit import PASSWORD, Clerk
 from subcentrekit import SubCentre
-from test_assessment import photo, settle
 from test_awards_pages import nominate, year  # noqa: F401  (the fixture: four published quarters of 2026)
 
 pytestmark = pytest.mark.browser

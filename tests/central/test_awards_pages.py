@@ -8,9 +8,9 @@ import re
 from typing import Any
 
 import pytest
+from assessmentkit import finding, settle
 from centralkit import CHINA, Clerk
 from subcentrekit import SubCentre
-from test_assessment import finding, settle
 
 from central import assessment_records, awards_store
 
