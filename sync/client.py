@@ -8,8 +8,9 @@ blueprint (sync/server.py) with `requests`. `sync_once()` is one complete exchan
 2. push: this node's records not yet receipted, in batches; each answer carries central's signed
    receipt, which is verified (signature, inclusion of the head, consistency with the last
    checkpoint this node holds) and stored in the same transaction that marks the records sent.
-3. pull: records central routed to this node, after its cursor; ingested with the same checks as
-   anywhere (signatures, chains, directory), cursor advanced in the same transaction.
+3. pull: what central routed to this node after its cursor, records and elisions of the rest, in
+   pages central signs whole (sync/pullpage.py); ingested with the same checks as anywhere
+   (signatures, chains across elisions, directory), cursor advanced in the same transaction.
 4. blobs: attachments not yet at central, in resumable chunks.
 Every step is idempotent: a SIGKILL at any instant leaves a state from which the next run
 simply resumes (at-least-once delivery, exactly-once effect).
@@ -45,6 +46,8 @@ from sync.elision import Elision, parse_elision
 from sync.envelope import Record, parse_record
 from sync.keys import NodeKey, enrolment_request
 from sync.logstore import LogStore, StoreError
+from sync.pullpage import HEADER as PAGE_HEADER
+from sync.pullpage import check_page
 from sync.requestauth import sign_request
 from sync.status import StateFile, SyncStatus, snapshot
 
@@ -432,15 +435,17 @@ class SyncClient:
         while True:
             after = self.store.cursor("C", "pulled")
             resp = self.request("GET", f"/sync/v1/pull?after={after}&limit={self.batch}")
-            cursor_text = resp.headers.get("X-Bianmin-Cursor", "")
-            if not cursor_text.isdigit():
-                raise SyncError("server.bad_answer", "pull answer without a cursor")
             frames = self._frames(resp, elisions=True)
+            try:   # central's signature over the whole page: the cursor and `more` come from it
+                page = check_page(resp.headers.get(PAGE_HEADER), resp.content, central=self.central_public,
+                                  network=self.store.network, node=self.node, after=after, count=len(frames))
+            except Refusal as refusal:
+                raise SyncError("sync.refused", refusal.detail, stop=True, reason=refusal.code) from None
             if frames:
-                report.pulled += ingest_routed(self.store, frames, int(cursor_text))
-            elif int(cursor_text) != after:
-                self.store.set_cursor("C", "pulled", int(cursor_text))
-            if resp.headers.get("X-Bianmin-More") != "1":
+                report.pulled += ingest_routed(self.store, frames, page["cursor"])
+            elif page["cursor"] != after:
+                self.store.set_cursor("C", "pulled", page["cursor"])
+            if not page["more"]:
                 return report.pulled
 
     def _frames(self, resp: requests.Response, *, elisions: bool = False) -> list[Frame]:

@@ -10,7 +10,8 @@ What every endpoint promises (sync/PROTOCOL.md, "HTTP API", is the normative tex
   central acts only for the node the signature proves, never for one a request names;
 - a push is one batch, one transaction, a decision per record, and a signed receipt;
 - a pull returns the records routed to the asking node and, for what lies between them in each
-  origin's chain, central's signed elisions: never another place's records (see `Routes`);
+  origin's chain, central's signed elisions: never another place's records (see `Routes`); each
+  page is signed as a whole (sync/pullpage.py), so nothing on the link can drop part of it;
 - errors are JSON `{"error": code, "message": plain English, ...}` with a fitting HTTP status.
 
 The plain functions `accept_batch` and `Routes.pull` do the work; the HTTP handlers only unwrap
@@ -47,6 +48,8 @@ from sync.keys import (
     verify_enrolment_request,
 )
 from sync.logstore import IngestResult, LogStore
+from sync.pullpage import HEADER as PAGE_HEADER
+from sync.pullpage import sign_page
 from sync.requestauth import AuthError, NonceStore, directory_lookup, verify_request
 
 Route = Callable[[Record], set[str]]
@@ -669,7 +672,11 @@ def create_sync_blueprint(store: LogStore, *, route: Route = route_everything, g
             raise ProtocolError("bad_request", "`after` and `limit` are non-negative integers.")
         rows, cursor, more = routes.pull(node, int(after), min(int(limit), config.max_pull_records))
         body = encode_frames(rows)
+        assert store.signer is not None
+        page = sign_page(store.signer, net=store.network, node=node, after=int(after), cursor=cursor, more=more,
+                         count=len(rows), body=body)
         resp = Response(body, mimetype=BATCH_TYPE)
+        resp.headers[PAGE_HEADER] = page
         return compress(resp, 200, {"X-Bianmin-Cursor": str(cursor), "X-Bianmin-More": "1" if more else "0",
                                     "X-Bianmin-Count": str(len(rows))})
 

@@ -16,6 +16,7 @@ from sync.canonical import Refusal, decode, encode
 from sync.elision import ELISION_DOMAIN, sign_elision
 from sync.envelope import RECORD_DOMAIN, parse_record, sign_record, verify
 from sync.keys import ENROL_DOMAIN, NodeKey, enrolment_challenge, rotation_proof, token_hash
+from sync.pullpage import sign_page
 
 HERE = Path(__file__).resolve().parent
 NET = "vectors"
@@ -166,7 +167,18 @@ def statements() -> dict:
                           "sig": t.sign(ENROL_DOMAIN + challenge).hex(), "signer": "T0001"},
             "rotation": {"old": "T0001", "new": "V000001", "node": "T0001", "from_seq": 10,
                          "body": rotation_proof(t, v, net=NET, node="T0001", from_seq=10)},
-            **elisions(c)}
+            **elisions(c), "page": page(c)}
+
+
+def page(c: NodeKey) -> dict:
+    """A pull page of one record frame and one elision frame, and the header central signs it with."""
+    e = sign_elision(c, net=NET, node="V000001", origin="T0001", first=1, last=3, prev=None, id="0c" * 32)
+    body = b"2;17:{}" + bytes(64) + b"%d;e:" % len(e.raw) + e.raw + e.sig
+    return {"net": NET, "node": "V000001", "after": 40, "cursor": 42, "more": False, "count": 2,
+            "frames_hex": body.hex(), "header": sign_page(c, net=NET, node="V000001", after=40, cursor=42, more=False,
+                                                          count=2, body=body),
+            "refused": [{"name": "asked after 41", "after": 41}, {"name": "for another node", "node": "T0001"},
+                        {"name": "one frame less", "drop_last": True}]}
 
 
 def elisions(c: NodeKey) -> dict:

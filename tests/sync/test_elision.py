@@ -404,3 +404,99 @@ def test_replaying_the_log_does_not_change_the_queue(city, tmp_path):
     city.store.rebuild_projections(lambda db: None)
     assert city.store.db.conn.execute("SELECT * FROM sync_routes ORDER BY n").fetchall() == before
     assert v.client.sync_once().ok and v.store.verify_all(signatures=True) == []
+
+
+# --- the page as a whole: someone on the link drops or swaps entries -------------------------------
+
+class OnTheLink:
+    """A man in the middle on the plain-HTTP link: forwards every request to central and may change
+    the pull answers on their way back (`change(body) -> body`, the length fixed so that HTTP itself
+    shows nothing), or answer a pull with the first pull answer it saw, headers and all (`replay`)."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.change = None
+        self.replay = False
+        self.pulls: list[tuple[str, list[tuple[str, str]], bytes]] = []
+
+    def __call__(self, environ, start_response):  # type: ignore[no-untyped-def]
+        import requests
+
+        path = environ["PATH_INFO"] + (f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else "")
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        headers = {k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        headers.update({"Content-Type": environ.get("CONTENT_TYPE", ""), "Accept-Encoding": "identity"})
+        resp = requests.request(environ["REQUEST_METHOD"], self.upstream + path, data=body, headers=headers,
+                                timeout=10)
+        status, content = f"{resp.status_code} {resp.reason}", resp.content
+        keep = [(k, v) for k, v in resp.headers.items()
+                if k.lower() not in ("content-length", "content-encoding", "transfer-encoding", "connection")]
+        if environ["PATH_INFO"] == "/sync/v1/pull":
+            self.pulls.append((status, keep, content))
+            if self.replay:
+                status, keep, content = self.pulls[0]
+            elif self.change is not None:
+                content = self.change(content)
+        start_response(status, [*keep, ("Content-Length", str(len(content)))])
+        return [content]
+
+
+def _recut_scene(city, tmp_path):  # type: ignore[no-untyped-def]
+    """A town whose next pull brings a case's earlier records back out of an elided range."""
+    from serving import serve
+
+    n = nodes(city, tmp_path, "T0001", "V000001")
+    village, town = n["V000001"], n["T0001"]
+    village.store.append("case.received", {"case": "A", "applicant": "郑老"})
+    village.store.append_many([("case.note_added", {"case": f"x{i}"}) for i in range(4)])
+    village.store.append("case.received", {"case": "B"})
+    village.store.append("case.forwarded", {"case": "B", "to": ["T0001"]})
+    assert village.client.sync_once().ok and town.client.sync_once().ok
+    village.store.append("case.forwarded", {"case": "A", "to": ["T0001"]})
+    assert village.client.sync_once().ok
+    return town, serve
+
+
+def _drop(body: bytes, keep) -> bytes:  # type: ignore[no-untyped-def]
+    return encode_frames([f for i, f in enumerate(split_frames(body, elisions=True)) if keep(i, f)])
+
+
+@pytest.mark.parametrize("attack", ["recut_dropped", "record_dropped_elision_forged", "tail_dropped",
+                                    "another_cursors_page"])
+def test_a_page_changed_on_the_link_is_caught_and_nothing_of_it_stored(city, tmp_path, attack):
+    town, serve = _recut_scene(city, tmp_path)
+    link = OnTheLink(city.url)
+    before = set(ids_of_all(town.store))
+    cursor = town.store.cursor("C", "pulled")
+    stranger = NodeKey.from_seed(b"m" * 32)
+    if attack == "recut_dropped":      # the case's history silently kept from the town
+        link.change = lambda body: _drop(body, lambda i, f: parse_record_origin(f) != "V000001" and f[0] != ELIDED)
+    elif attack == "record_dropped_elision_forged":
+        def change(body: bytes) -> bytes:
+            frames = split_frames(body, elisions=True)
+            e = next(parse_elision(raw, sig) for pos, raw, sig in frames if pos == ELIDED)
+            forged = sign_elision(stranger, net=e.net, node=e.node, origin=e.origin, first=1, last=e.last,
+                                  prev=None, id=e.id)
+            return encode_frames([(ELIDED, forged.raw, forged.sig), *frames[2:]])
+        link.change = change
+    elif attack == "tail_dropped":
+        link.change = lambda body: _drop(body, lambda i, f: i < len(split_frames(body, elisions=True)) - 1)
+    else:                               # an earlier answer of central's to this node, replayed whole
+        with serve(link) as early:
+            town.client.url = early
+            town.client.request("GET", "/sync/v1/pull?after=0&limit=5")   # seen on the link, not taken
+        link.replay = True
+    with serve(link) as url:
+        town.client.url = url
+        town.client.session.close()
+        report = town.client.sync_once()
+        assert not report.ok and report.error.code == "sync.refused"
+        assert report.error.params["reason"] == "bad_page"
+        assert set(ids_of_all(town.store)) == before and town.store.cursor("C", "pulled") == cursor
+        # once the link is honest again (and a person has looked), the same page comes whole
+        link.change, link.replay = None, False
+        town.client.clear_stop()
+        assert town.client.sync_once().ok
+    assert {r.body["case"] for r in town.store.records_of("V000001")} == {"A", "B"}
+    assert town.store.verify_all(signatures=True) == []

@@ -188,3 +188,24 @@ def test_elisions() -> None:
             bad = parse_elision(bytes.fromhex(case["raw_hex"]), bytes.fromhex(case["sig"]))
             check_elision(bad, network=net, node=refused["receiver"], central=central)
         assert err.value.code == case["code"], case["name"]
+
+
+def test_pull_page() -> None:
+    """The page statement a node checks before it takes a pull page, and pages it must refuse."""
+    from sync.client import encode_frames, split_frames
+    from sync.pullpage import check_page
+
+    v = load("statements.json")["page"]
+    central = bytes.fromhex(KEYS["C"]["public"])
+    body = bytes.fromhex(v["frames_hex"])
+    assert len(split_frames(body, elisions=True)) == v["count"]
+    page = check_page(v["header"], body, central=central, network=v["net"], node=v["node"], after=v["after"],
+                      count=v["count"])
+    assert (page["cursor"], page["more"]) == (v["cursor"], v["more"])
+    for case in v["refused"]:
+        frames = split_frames(body, elisions=True)[:-1] if case.get("drop_last") else None
+        got = encode_frames(frames) if frames is not None else body
+        with pytest.raises(Refusal) as err:
+            check_page(v["header"], got, central=central, network=v["net"], node=case.get("node", v["node"]),
+                       after=case.get("after", v["after"]), count=len(frames) if frames is not None else v["count"])
+        assert err.value.code == "bad_page", case["name"]
