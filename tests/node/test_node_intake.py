@@ -97,9 +97,11 @@ def test_immediate_item_finished_on_the_spot_with_delivery_notice_and_evaluation
 
 
 def _blob(folder: Path, sha: str) -> bytes:
+    """A scan's plain bytes: on disk it is encrypted under the node's scan key (sync/blobcrypt.py)."""
+    from sync.blobcrypt import DataKey, default_data_key_path
     from sync.blobs import BlobStore
 
-    store = BlobStore(folder / "blobs")
+    store = BlobStore(folder / "blobs", cipher=DataKey.load(default_data_key_path(folder / "bianmin.sqlite")))
     try:
         return store.read(sha)
     finally:
