@@ -154,7 +154,7 @@ class Routes:
             "CREATE TABLE IF NOT EXISTS sync_route_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);")
         if legacy:
             conn.execute("INSERT INTO sync_routes (n, node, origin, first, last, pos, unit) SELECT q.n, q.node,"
-                         " r.origin, r.seq, r.seq, q.pos, q.n FROM sync_routes_v1 q JOIN records r ON r.pos = q.pos")
+                         " r.origin, r.seq, r.seq, q.pos, 0 FROM sync_routes_v1 q JOIN records r ON r.pos = q.pos")
             conn.execute("DROP TABLE sync_routes_v1")
             conn.execute("INSERT OR IGNORE INTO sync_route_nodes SELECT DISTINCT node FROM sync_route_marks")
             routed = 0
@@ -193,13 +193,16 @@ class Routes:
         if row is None:
             return
         pos = row[0]
-        routed = self._routed(db)
-        if pos <= routed:
-            return       # a rebuild replaying the log: what each node was sent stays as it is
-        if routed < pos - 1:
-            self._catch_up(db, upto=pos - 1)
+        # the usual case in one statement: the record just before this one was routed
+        if not db.conn.execute("UPDATE sync_route_meta SET value = ? WHERE name = 'routed' AND value = ?",
+                               (pos, pos - 1)).rowcount:
+            routed = self._routed(db)
+            if pos <= routed:
+                return       # a rebuild replaying the log: what each node was sent stays as it is
+            if routed < pos - 1:
+                self._catch_up(db, upto=pos - 1)
+            self._set_routed(db, pos)
         self._route_one(db, pos, record)
-        self._set_routed(db, pos)
 
     def _catch_up(self, db: sqlite_utils.Database, upto: int | None = None) -> None:
         """Route records stored while no Routes listened (in log order), up to `upto` (default: all)."""
@@ -269,14 +272,15 @@ class Routes:
         self._send(db, node, [send[p] for p in sorted(send)])
 
     # -- the queue ------------------------------------------------------------------------------
+    _INSERT = "INSERT INTO sync_routes (n, node, origin, first, last, pos, unit) VALUES (?, ?, ?, ?, ?, ?, ?)"
+
     def _send(self, db: sqlite_utils.Database, node: str, items: Sequence[tuple[int, str, int]]) -> None:
         """Queue records (pos, origin, seq) for `node`, with the elisions and re-cuts their places
         in each origin's chain need. Records already sent are skipped; a node's own never queued."""
         if not node or node == "C":
             return
         conn = db.conn
-        next_n = (conn.execute("SELECT max(n) FROM sync_routes").fetchone()[0] or 0) + 1
-        rows: list[tuple[int, str, str, int, int, int | None, int]] = []
+        rows: list[tuple[int | None, str, str, int, int, int | None, int]] = []
         by_origin: dict[str, list[tuple[int, int]]] = {}
         for pos, origin, seq in items:
             if origin != node:
@@ -297,37 +301,38 @@ class Routes:
             for (first, last), inside in sorted(recut.items()):
                 conn.execute("DELETE FROM sync_route_gaps WHERE node = ? AND origin = ? AND first = ?",
                              (node, origin, first))
-                unit = next_n
-                next_n = self._cut(conn, rows, node, origin, first, last, inside, next_n, unit)
+                conn.executemany(self._INSERT, rows)     # a unit's numbers follow what is queued
+                rows.clear()
+                unit = (conn.execute("SELECT max(n) FROM sync_routes").fetchone()[0] or 0) + 1
+                self._cut(conn, rows, node, origin, first, last, inside, unit)
             extend = [(seq, pos) for seq, pos in found if seq > mark]
             if extend:
                 cursor = mark + 1
                 for seq, pos in extend:
-                    next_n = self._cut(conn, rows, node, origin, cursor, seq, [(seq, pos)], next_n, None)
+                    self._cut(conn, rows, node, origin, cursor, seq, [(seq, pos)], None)
                     cursor = seq + 1
                 conn.execute("INSERT INTO sync_route_marks VALUES (?, ?, ?) ON CONFLICT (node, origin)"
                              " DO UPDATE SET seq = excluded.seq", (node, origin, extend[-1][0]))
-        conn.executemany("INSERT INTO sync_routes (n, node, origin, first, last, pos, unit)"
-                         " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany(self._INSERT, rows)
 
     @staticmethod
-    def _cut(conn: Any, rows: list[tuple[int, str, str, int, int, int | None, int]], node: str, origin: str,
-             first: int, last: int, inside: list[tuple[int, int]], n: int, unit: int | None) -> int:
+    def _cut(conn: Any, rows: list[tuple[int | None, str, str, int, int, int | None, int]], node: str,
+             origin: str, first: int, last: int, inside: list[tuple[int, int]], unit: int | None) -> None:
         """Queue origin's range first..last for node as the records `inside` (seq, pos) with an
-        elision for every stretch between them (and a withheld range for each); returns the next n.
-        `unit` ties the entries of a re-cut together (None: each entry stands alone)."""
+        elision for every stretch between them (and a withheld range for each). `unit` (the first
+        entry's n) ties a re-cut's entries together; None: each entry stands alone (unit 0)."""
+        n = unit
         cursor = first
         for seq, pos in [*inside, (last + 1, None)]:
             if seq > cursor and cursor <= last:
                 end = min(seq - 1, last)
-                rows.append((n, node, origin, cursor, end, None, unit if unit is not None else n))
+                rows.append((n, node, origin, cursor, end, None, unit or 0))
                 conn.execute("INSERT INTO sync_route_gaps VALUES (?, ?, ?, ?)", (node, origin, cursor, end))
-                n += 1
+                n = n + 1 if n is not None else None
             if pos is not None:
-                rows.append((n, node, origin, seq, seq, pos, unit if unit is not None else n))
-                n += 1
+                rows.append((n, node, origin, seq, seq, pos, unit or 0))
+                n = n + 1 if n is not None else None
                 cursor = seq + 1
-        return n
 
     # -- pulling ---------------------------------------------------------------------------------
     _PULL = ("SELECT q.n, q.unit, q.origin, q.first, q.last, q.pos, r.central_pos, r.raw, r.sig FROM sync_routes q"
@@ -342,7 +347,7 @@ class Routes:
         with self.store.transaction() as db:
             self._catch_up(db)
             rows = conn.execute(self._PULL + " ORDER BY q.n LIMIT ?", (node, after, max(1, limit))).fetchall()
-            if rows:
+            if rows and rows[-1][1]:     # the page ends inside a re-cut: take the rest of it too
                 rows += conn.execute(self._PULL + " AND q.unit = ? ORDER BY q.n",
                                      (node, rows[-1][0], rows[-1][1])).fetchall()
             more = rows != [] and conn.execute("SELECT 1 FROM sync_routes WHERE node = ? AND n > ? LIMIT 1",

@@ -42,3 +42,11 @@ def test_sync_vs_pouchdb_bench_runs():
         pytest.skip("npm and node are needed to install and run PouchDB")
     v = run("sync_vs_pouchdb.py", "--records", "200", "--batch", "100", "--repeat", "1", timeout=600)
     assert v["_last"] == "ratio_vs_pouchdb" and float(v["ratio_vs_pouchdb"]) > 0
+
+
+def test_sync_pull_bench_runs():
+    """A node pulling its few records out of a central busy with other places: it holds only them."""
+    v = run("sync_pull.py", "--others", "1500", "--routed", "5")
+    assert v["_last"] == "wire_ratio_to_routed" and float(v["wire_ratio_to_routed"]) > 0
+    assert v["node_routed_records"] == "5" and v["node_foreign_case_records_held"] == "0"
+    assert int(v["node_elisions_held"]) >= 5 and v["late_foreign_case_records_held"] == "0"
