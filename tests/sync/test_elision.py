@@ -501,3 +501,28 @@ def test_a_page_changed_on_the_link_is_caught_and_nothing_of_it_stored(city, tmp
         assert town.client.sync_once().ok
     assert {r.body["case"] for r in town.store.records_of("V000001")} == {"A", "B"}
     assert town.store.verify_all(signatures=True) == []
+
+
+def test_a_rebase_reaches_the_nodes_that_hold_the_origins_records(city, tmp_path):
+    """A village restored from an old backup re-signs its records (`sync.rebased` names old and new
+    ids): the town that was sent the village's records gets the renaming, a stranger does not."""
+    from tests.sync.test_client import backup
+
+    n = nodes(city, tmp_path, "T0001", "V000001", "V000002")
+    village, town = n["V000001"], n["T0001"]
+    village.store.append("case.received", {"case": "A", "to": ["T0001"]})
+    assert village.client.sync_once().ok
+    backup(village.folder / "node.sqlite", tmp_path / "old.sqlite")
+    village.store.append("case.note_added", {"case": "A", "to": ["T0001"]})
+    assert village.client.sync_once().ok and town.client.sync_once().ok
+    restored = tmp_path / "restored"
+    restored.mkdir()
+    backup(tmp_path / "old.sqlite", restored / "node.sqlite")
+    again = make_node(restored, "V000001", city.url, key=village.key)
+    again.store.append("case.note_added", {"case": "A", "to": ["T0001"], "text": "written before contact"})
+    report = again.client.sync_once()
+    assert report.ok and "sync.rebased" in report.notes
+    assert town.client.sync_once().ok and n["V000002"].client.sync_once().ok
+    assert [r.kind for r in town.store.records_of("V000001")][-2:] == ["case.note_added", "sync.rebased"]
+    assert n["V000002"].store.records_of("V000001") == []
+    assert town.store.verify_all(signatures=True) == []
