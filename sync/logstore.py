@@ -673,6 +673,8 @@ class LogStore:
                 raise Refusal("gap", f"{x.origin} seq {x.seq}: nothing is held there")
             if at[0] == "record":
                 raise Refusal("fork", f"{x.origin} seq {x.seq} is already held as {at[4]}")
+            if at[2] == x.seq and at[4] != x.id:
+                raise Refusal("fork", f"{x.origin} seq {x.seq} is {x.id}, but a held elision says {at[4]}")
             if at[1] != x.seq:
                 raise Refusal("elision_overlap", f"{x.origin} seq {x.seq} was withheld in {at[1]}..{at[2]}; it "
                               "may come back only with the elisions that re-cut that range")

@@ -19,6 +19,7 @@ import pytest
 from sync.bundle import answer_bundle, export_bundle, import_reply
 from sync.client import ELIDED, SyncError, encode_frames, ingest_routed, split_frames
 from sync.elision import ELISION_DOMAIN, Elision, parse_elision, sign_elision
+from sync.envelope import sign_record
 from sync.keys import NodeKey
 from sync.logstore import LogStore
 from sync.server import Routes
@@ -281,6 +282,11 @@ def test_elisions_that_overlap_or_contradict_what_is_held(page):
     # a record of a withheld seq without the elisions that re-cut its range: refused
     hidden = central.records_of("C", first.first + 1, first.first + 1)[0]
     _refused(v, [(5, hidden.raw, hidden.sig)], cursor, "elision_overlap")
+    # a record where a held elision names another one: a fork, kept as evidence
+    other = sign_record(CENTRAL_KEY, net=NET, origin="C", seq=first.last, prev=hidden.id, kind="case.finished",
+                        body={"case": "rewritten"})
+    _refused(v, [(None, other.raw, other.sig)], cursor, "fork")
+    assert [f["record"].id for f in v.store.forks("C")] == [other.id]
 
 
 def test_a_recut_that_does_not_cover_its_range_is_refused_whole(city, tmp_path):
