@@ -29,6 +29,9 @@ class CentralConfig:
     """Working days after the due date before an overdue case gets a red card (yellow at expiry)."""
     due_soon_days: int = 2
     """Working days before the due date at which the board shows a case in yellow."""
+    monthly_report_due_workday: int = 5
+    """A month's report from a service point is due by this working day of the following month
+    (1-15), judged by central's receipt time (central.report_submissions)."""
     review_rectify_days: int = 5
     """Working days from central's receipt of a bad review (差评) to its due rectification (GB/T 39734)."""
     sms_inbound_secret: str = ""
@@ -38,9 +41,6 @@ class CentralConfig:
     """Days after the "ready" text during which a reply from that phone rates that case."""
     sms_reason_hours: int = 48
     """Hours to wait for the reason asked after a bad SMS rating; then it is recorded without one."""
-    monthly_report_due_workday: int = 5
-    """A month's report from a service point is due by this working day of the following month
-    (1-15), judged by central's receipt time (central.report_submissions)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -102,9 +102,9 @@ class Central:
         self._cache: dict[str, tuple[str, Any]] = {}
         self._closers: list[Callable[[], None]] = []
         self.log.register_projector(self._project)
-        self._prepare_reviews()
         with self.log.transaction() as db:  # late_or_missing judges by the same due day as the pages
             report_submissions.configure(db, self.config.monthly_report_due_workday)
+        self._prepare_reviews()
 
     def on_close(self, fn: Callable[[], None]) -> None:
         """Run `fn` when this Central closes (the app's background threads stop with it)."""
