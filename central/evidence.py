@@ -9,7 +9,7 @@ type and size. A record can then never point at a different photo than the one f
 What is accepted (checked by content, never by the file name or the browser's claim):
 - photos (JPEG, PNG, GIF, WebP, BMP): decoded, turned upright, EXIF dropped (a phone photo carries
   the place it was taken), reduced to at most MAX_SIDE pixels and re-encoded as JPEG, as the
-  nodes do with scans (node/scans.py), so an 8 MB phone photo costs a few hundred kilobytes;
+  nodes do with scans (both through web.photos), so an 8 MB phone photo costs a few hundred kilobytes;
 - PDF (a scanned inspection sheet, a praise letter) and Word/Excel files, kept byte for byte.
 Anything else, an empty file, a file over MAX_UPLOAD_BYTES or more than MAX_FILES files is refused
 with a message the inspector can act on.
@@ -25,16 +25,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image, ImageOps, UnidentifiedImageError
-
 from casework.messages import N_, RuleError
 from sync.blobs import SHA256_RE, BlobStore
+from web.photos import FORMATS, PhotoError, reduce_photo
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_FILES = 8
 MAX_SIDE = 2000
 JPEG_QUALITY = 85
-MAX_PIXELS = 50_000_000
 MAX_NAME = 120
 
 JPEG = "image/jpeg"
@@ -107,25 +105,15 @@ def _office(data: bytes) -> str | None:
 
 def _photo(data: bytes) -> bytes:
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            if img.format not in ("JPEG", "PNG", "GIF", "WEBP", "BMP", "MPO"):
-                raise _error("unsupported", N_("%(name)s: only photos (JPEG, PNG), PDF, Word or Excel files are "
-                                               "accepted as evidence."), name="")
-            if img.width * img.height > MAX_PIXELS:
-                raise _error("too_large", N_("%(name)s is larger than %(mb)s MB."), name="",
-                             mb=MAX_UPLOAD_BYTES // (1024 * 1024))
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            if img.mode not in ("RGB", "L"):
-                img = img.convert("RGB")
-            img.thumbnail((MAX_SIDE, MAX_SIDE))
-            out = io.BytesIO()
-            img.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
-    except RuleError:
-        raise
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError, SyntaxError) as err:
+        return reduce_photo(data, max_side=MAX_SIDE, quality=JPEG_QUALITY, formats=FORMATS)
+    except PhotoError as err:
+        if err.code == "unsupported":
+            raise _error("unsupported", N_("%(name)s: only photos (JPEG, PNG), PDF, Word or Excel files are "
+                                           "accepted as evidence."), name="") from err
+        if err.code == "too_large":
+            raise _error("too_large", N_("%(name)s is larger than %(mb)s MB."), name="",
+                         mb=MAX_UPLOAD_BYTES // (1024 * 1024)) from err
         raise _error("unreadable", N_("%(name)s cannot be read as a photo or document."), name="") from err
-    return out.getvalue()
 
 
 def prepare(data: bytes, filename: str | None) -> tuple[bytes, str, str]:

@@ -27,10 +27,8 @@ from flask_babel import gettext
 from casework.catalogue import Catalogue, ServiceItem
 from casework.catalogue.application_form import application_form, form_title
 from casework.catalogue.guide import six_public
-from casework.messages import RuleError
-from casework.numbering import parse_case_number
 from central.pages import central_of
-from central.views_public import _limiter, _lookup
+from central.views_public import StatusAnswer, ask_status
 from web.application_forms import render_application_form
 from web.guide import checklist_notice
 from web.notices import render_notice
@@ -167,30 +165,8 @@ def status() -> tuple[str, int]:
     the public page's own (central.views_public), so the kiosk reveals nothing more and gives a
     guesser no extra tries."""
     case = (request.values.get("case") or "").strip()[:40]
-    errors: dict[str, str] = {}
-    found = None
-    asked = False
-    code = 200
-    if request.method == "POST":
-        suffix = "".join((request.form.get("phone4") or "").split())
-        if case:
-            try:
-                parse_case_number(case)
-            except RuleError as error:
-                errors["case"] = error.translated(gettext)
-        else:
-            errors["case"] = gettext("Type the case number printed on your notice.")
-        if not (len(suffix) == 4 and suffix.isascii() and suffix.isdigit()):
-            errors["phone4"] = gettext("Type the last 4 digits of the phone number given when applying.")
-        if not errors:
-            if not _limiter().allow(request.remote_addr or "?"):
-                errors["_limit"] = gettext(
-                    "Too many tries from this device. Please wait 10 minutes and try again."
-                )
-                code = 429
-            else:
-                asked = True
-                found = _lookup(case, suffix)
+    answer = ask_status(case) if request.method == "POST" else StatusAnswer()
     return render_template(
-        "kiosk/status.html", case=case, errors=errors, found=found, asked=asked, case_keys=CASE_KEYS
-    ), code
+        "kiosk/status.html", case=case, errors=answer.errors, found=answer.found, asked=answer.asked,
+        case_keys=CASE_KEYS
+    ), answer.code

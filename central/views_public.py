@@ -17,6 +17,7 @@ import hmac
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, render_template, request, session
@@ -126,34 +127,53 @@ def _unlocked(number: str) -> bool:
     return isinstance(when, int | float) and time.time() - when < UNLOCK_SECONDS
 
 
+@dataclass
+class StatusAnswer:
+    """What one status question gets: the errors per field, the case shown (None: nothing to show),
+    whether a lookup was made (so the page may say "no such case or wrong digits"), the HTTP code."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+    found: dict[str, Any] | None = None
+    asked: bool = False
+    code: int = 200
+
+
+def ask_status(case: str) -> StatusAnswer:
+    """Answer a posted status question (`case`, form field `phone4`): the checks, the try limit and
+    the lookup of the public page, which the kiosk asks through too, so neither reveals more or
+    gives a guesser more tries than the other."""
+    answer = StatusAnswer()
+    errors = answer.errors
+    suffix = "".join((request.form.get("phone4") or "").split())
+    if case:
+        try:
+            parse_case_number(case)
+        except RuleError as error:
+            errors["case"] = error.translated(gettext)
+    else:
+        errors["case"] = gettext("Type the case number printed on your notice.")
+    if not (len(suffix) == 4 and suffix.isascii() and suffix.isdigit()):
+        errors["phone4"] = gettext("Type the last 4 digits of the phone number given when applying.")
+    if errors:
+        return answer
+    if not _limiter().allow(request.remote_addr or "?"):
+        errors["_limit"] = gettext("Too many tries from this device. Please wait 10 minutes and try again.")
+        answer.code = 429
+        return answer
+    answer.asked = True
+    answer.found = _lookup(case, suffix)
+    return answer
+
+
 @bp.route("/status", methods=["GET", "POST"])
 def status() -> tuple[str, int] | str:
     case = (request.values.get("case") or "").strip()
-    errors: dict[str, str] = {}
-    found = None
-    asked = False
-    code = 200
-    if request.method == "POST":
-        suffix = "".join((request.form.get("phone4") or "").split())
-        if case:
-            try:
-                parse_case_number(case)
-            except RuleError as error:
-                errors["case"] = error.translated(gettext)
-        else:
-            errors["case"] = gettext("Type the case number printed on your notice.")
-        if not (len(suffix) == 4 and suffix.isascii() and suffix.isdigit()):
-            errors["phone4"] = gettext("Type the last 4 digits of the phone number given when applying.")
-        if not errors:
-            if not _limiter().allow(request.remote_addr or "?"):
-                errors["_limit"] = gettext("Too many tries from this device. Please wait 10 minutes and try again.")
-                code = 429
-            else:
-                asked = True
-                found = _lookup(case, suffix)
-                if found is not None:
-                    _unlock(found["number"])
-    return _page(case, errors=errors, found=found, asked=asked, code=code)
+    if request.method != "POST":
+        return _page(case, errors={}, found=None, asked=False, code=200)
+    answer = ask_status(case)
+    if answer.found is not None:
+        _unlock(answer.found["number"])
+    return _page(case, errors=answer.errors, found=answer.found, asked=answer.asked, code=answer.code)
 
 
 def _page(case: str, *, errors: dict[str, str], found: dict[str, Any] | None, asked: bool, code: int,

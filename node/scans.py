@@ -9,17 +9,13 @@ the villager's home), orientation applied first so the page is upright. A PDF is
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from web.photos import PhotoError, reduce_photo
 
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 MAX_SIDE = 1600
 JPEG_QUALITY = 80
-MAX_PIXELS = 50_000_000
-"""A 50-megapixel camera's photo; more (a decompression bomb: a tiny file that decodes to
-gigabytes) is refused before a single pixel is decoded."""
 
 
 class ScanError(ValueError):
@@ -41,21 +37,9 @@ def reduce(data: bytes) -> bytes:
             raise ScanError("not_a_scan")  # a truncated PDF
         return data
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            if img.width * img.height > MAX_PIXELS:
-                raise ScanError("too_large")
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            if img.mode not in ("RGB", "L"):
-                img = img.convert("RGB")
-            img.thumbnail((MAX_SIDE, MAX_SIDE))
-            out = io.BytesIO()
-            img.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
-    except ScanError:
-        raise
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError) as err:
-        raise ScanError("not_a_scan") from err
-    return out.getvalue()
+        return reduce_photo(data, max_side=MAX_SIDE, quality=JPEG_QUALITY)
+    except PhotoError as err:
+        raise ScanError("too_large" if err.code == "too_large" else "not_a_scan") from err
 
 
 def read_upload(upload: Any) -> bytes:
