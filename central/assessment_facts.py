@@ -21,7 +21,8 @@ confirming it (casework refuses unconfirmed proposals). The definitions, unit U,
     taken wrongly: its reason is shown, the supervisor judges);
   * a `supervision.card` for an unauthorised fee (reason `unauthorised_fee`) on a case of U.
 - satisfaction (clause E01): ratings of the cases received at U and finished in Q, level 4-5
-  satisfied (the monthly report's definition); below 95 % proposes the deduction.
+  satisfied (the monthly report's definition), a case whose bad review was upheld on appeal not
+  counted (central.reviews_store.upheld_cases); below 95 % proposes the deduction.
 - late monthly reports (clause K03): `central.report_submissions.late_or_missing`.
 - unrectified bad reviews (clause E02): `central.reviews_store.unrectified`.
 """
@@ -41,6 +42,7 @@ from central import assessment_store
 from central.quarters import Quarter
 from central.report_submissions import late_or_missing
 from central.reviews_store import unrectified as unrectified_reviews
+from central.reviews_store import upheld_cases
 from store.cases import get_case_state
 from store.catalogue import catalogue_history, catalogue_version
 
@@ -132,7 +134,8 @@ def fee_cases(db: Database, unit: str, quarter: Quarter) -> list[FeeCase]:
 def facts(db: Database, unit: str, quarter: Quarter, *, today: dt.date, calendar: WorkCalendar) -> UnitFacts:
     """Everything the system can say about `unit` in `quarter`, as of `today`."""
     first, last = quarter.first, quarter.last
-    satisfied, rated, low = assessment_store.ratings(db, unit, first.isoformat(), last.isoformat())
+    satisfied, rated, low = assessment_store.ratings(db, unit, first.isoformat(), last.isoformat(),
+                                                    unfounded=lambda cases: upheld_cases(db, cases))
     late_months = late_or_missing(db, unit, first, last, today=today, calendar=calendar)
     unrectified = unrectified_reviews(db, unit, first, last, today=today)
     return UnitFacts(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -315,12 +316,16 @@ def overdue_cases(db: Database, unit: str, first: str, last: str, today: str) ->
     return [OverdueCase(n, d, f) for n, d, f in rows]
 
 
-def ratings(db: Database, unit: str, first: str, last: str) -> tuple[int, int, list[tuple[str, int]]]:
+def ratings(db: Database, unit: str, first: str, last: str,
+            unfounded: Callable[[list[str]], set[str]] = lambda cases: set()) -> tuple[int, int, list[tuple[str, int]]]:
     """(satisfied, rated, [(case, level) rated 3 or lower]) over the cases received at `unit` and
-    finished in [first, last] that were rated: the monthly report's definition (level 4-5 satisfied)."""
+    finished in [first, last] that were rated: the monthly report's definition (level 4-5 satisfied).
+    A case whose bad review was found `unfounded` (an appeal upheld) counts as not rated."""
     rows = db.execute(
         "SELECT number, evaluation_level FROM cases WHERE origin = ? AND evaluation_level IS NOT NULL"
         " AND substr(finished_at, 1, 10) >= ? AND substr(finished_at, 1, 10) <= ? ORDER BY number",
         [unit, first, last]).fetchall()
+    dropped = unfounded([n for n, level in rows if level <= 2])
+    rows = [(n, level) for n, level in rows if n not in dropped]
     satisfied = sum(1 for _n, level in rows if level >= 4)
     return satisfied, len(rows), [(n, level) for n, level in rows if level < 4]

@@ -432,6 +432,19 @@ def satisfaction_total(db: Database, first: dt.date, last: dt.date) -> Satisfact
     return SatisfactionRow("", *(int(v or 0) for v in r))
 
 
+def upheld_cases(db: Database, cases: list[str]) -> set[str]:
+    """Those of `cases` with a bad review whose appeal was upheld: the review was unfounded, so a
+    satisfaction figure over cases must not count the case's rating against its unit."""
+    found: set[str] = set()
+    for start in range(0, len(cases), 500):
+        chunk = cases[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(r[0] for r in db.execute(
+            f"SELECT DISTINCT case_number FROM review_evaluations WHERE appeal = 'upheld'"
+            f" AND case_number IN ({marks})", chunk))
+    return found
+
+
 def unrectified(db: Database, node: str, first: dt.date, last: dt.date, *, today: dt.date) -> list[str]:
     """Case numbers of the unit's bad reviews received (by central) from `first` to `last` inclusive
     that were not put right by their due date: still open after it, or rectified after it. A review

@@ -146,6 +146,29 @@ def test_withdrawal_needs_a_reason_and_an_inspector_withdraws_only_their_own(app
 
 # --- proposals from the system's records -------------------------------------------------------------------
 
+def test_a_bad_review_upheld_on_appeal_does_not_count_against_satisfaction(app, units):
+    from central import reviews_store
+
+    central = app.extensions["central"]
+    item = _promised_item(central)
+    s01 = units["S01"]
+    for day in (6, 7, 8):
+        s01.case(item, dt.date(2026, 7, day), due=dt.date(2026, 7, 30), finished=dt.date(2026, 7, 20), level=5)
+    bad = s01.case(item, dt.date(2026, 7, 9), due=dt.date(2026, 7, 30), finished=dt.date(2026, 7, 20), level=1)
+    facts = board(app, only="S01").unit("S01").facts
+    assert (facts.satisfied, facts.rated) == (3, 4)
+    assert "E01" in {p.clause for p in board(app, only="S01").unit("S01").proposals}
+
+    (review,) = [r for r in reviews_store.of_case(central.log.db, bad)]
+    central.sign("review.appealed", {"case": bad, "evaluation": review.id, "staff": "li",
+                                     "reason": "评价人并非申请人，监控可查"})
+    central.sign("review.appeal_decided", {"case": bad, "evaluation": review.id, "staff": "chief", "upheld": True,
+                                           "reason": "核实属实"})
+    facts = board(app, only="S01").unit("S01").facts
+    assert (facts.satisfied, facts.rated) == (3, 3)
+    assert "E01" not in {p.clause for p in board(app, only="S01").unit("S01").proposals}
+
+
 def test_proposals_from_records_confirmed_with_items_left_out_or_dismissed(app, units, clock):
     central = app.extensions["central"]
     item = _promised_item(central)
