@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, redirect, url_for
+from flask import Flask, current_app, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
@@ -32,6 +32,8 @@ from web.casepage import CaseRoles, case_blueprint
 from web.guide import guide_blueprint
 from web.public import init_public_site
 
+SYNC_MAX_BODY = 512 * 1024 * 1024
+"""Above every limit sync.server enforces itself (a bundle is at most 256 MiB), so only those speak."""
 CENTRAL_ROLES = ("window_clerk", "card_clerk", "cashier", "supervisor", "inspector", "admin")
 _CLERKS = ("window_clerk", "card_clerk")
 # The shared case page at central, by docs/permissions.md: the same people as the window workstation's
@@ -95,6 +97,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         raise RuntimeError(f"{data.root} holds no central; run `bianmin central init --data {data.root}` first")
     app = Flask(__name__)
     app.config.update(config)
+    # A whole form with its uploads (evidence photos, scans at a window): a request over this is
+    # refused with 413 before it is read. The sync API checks its own, larger limits (bundles on a
+    # USB stick) on every read, so its requests get the sync limits instead (below).
+    # (Flask's own default is None, already a key: setdefault would never apply)
+    app.config["MAX_CONTENT_LENGTH"] = config.get("MAX_CONTENT_LENGTH") or 48 * 1024 * 1024
     clock = config.get("CENTRAL_CLOCK")
     central = Central(data, clock=clock) if clock else Central(data)
     app.extensions["central"] = central
@@ -111,6 +118,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     sync_bp = create_sync_blueprint(central.log, route=router.nodes_for, group=router.group_of, blobs=blobs)
     web.csrf.exempt(sync_bp)  # nodes sign every request with their key; there is no browser session
     app.register_blueprint(sync_bp)
+
+    @app.before_request
+    def _sync_body_limits() -> None:
+        if request.blueprint == sync_bp.name:
+            request.max_content_length = SYNC_MAX_BODY
     app.extensions["central_blobs"] = blobs
 
     from central import views_admin, views_card, views_settlement, views_supervision, views_window

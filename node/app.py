@@ -46,7 +46,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     the_node = Node.open(data_dir)
     app = Flask("node", template_folder=str(Path(__file__).resolve().parent / "templates"))
     app.config.update(cfg)
-    app.config.setdefault("MAX_CONTENT_LENGTH", 48 * 1024 * 1024)  # a whole intake form with its scans
+    # a whole intake form with its scans; Flask's default is None, already a key, so not setdefault
+    app.config["MAX_CONTENT_LENGTH"] = cfg.get("MAX_CONTENT_LENGTH") or 48 * 1024 * 1024
     app.extensions[KEY] = the_node
     db_getter = web.per_request_db(app, the_node.db_path)
     app.extensions["bianmin_node_db"] = db_getter
