@@ -1,7 +1,9 @@
 """`bianmin demo [--data DIR]`: the whole network on one PC, with a few weeks of history.
 
-Central, one town centre (T0101) and two village rooms (V000101, V000102 under it), each its own
-process with its own SQLite file, on 127.0.0.1. The first run sets everything up the way a real
+Central, one town centre (T0101), two village rooms (V000101, V000102 under it) and a sub-centre
+(S01, the tax hall), each its own process with its own SQLite file, on 127.0.0.1; four more
+sub-centres (S02-S05) are enrolled and have history but do not run (the quarterly assessment ranks
+five). The first run sets everything up the way a real
 city does it, through the real paths:
 1. `central init` (key, catalogue, calendar, administrator as signed records), staff accounts,
    and one-time enrolment tokens for the three service points;
@@ -12,7 +14,10 @@ city does it, through the real paths:
    the town or to a city window, finished on the spot, promised), sync carries them, the town
    takes over the cases villages forwarded to it, the city's windows accept, charge fees the
    settlement centre collects, finish and deliver; applicants give evaluations; some promised
-   cases are left past their due date (overdue, red on the supervision board);
+   cases are left past their due date (overdue, red on the supervision board); the sub-centres
+   work their own items and sign their monthly reports (some late or missing); at central,
+   ratings with bad reviews called back, rectified and appealed, the last quarter's assessment
+   recorded and published with evidence, access records and a retention policy;
 4. every app is started as its own process, the nodes syncing in the background.
 
 A later run with the same --data starts the same network again (no new history). It prints every
@@ -41,11 +46,21 @@ PASSWORD = "demo-2026"
 CHINA = dt.timezone(dt.timedelta(hours=8))
 TOWN = ("T0101", "如皋市丁堰镇便民服务中心")
 VILLAGES = [("V000101", "丁堰镇皋南村便民服务室"), ("V000102", "丁堰镇堰北村便民服务室")]
+# sub-centre, name, the items it takes in (its department's, received and decided at city tier)
+SUBCENTRES = [
+    ("S01", "如皋市税务局办税服务厅", ["SW003", "SW004", "SW005", "SW007"]),
+    ("S02", "如皋市公安局出入境与户政服务大厅", ["GA003", "GA004", "GA007", "GA008"]),
+    ("S03", "如皋市不动产登记中心", ["BDC002", "BDC003", "BDC005", "BDC008"]),
+    ("S04", "如皋市人力资源和社会保障局服务大厅", ["RSJ005", "RSJ006", "RSJ008"]),
+    ("S05", "如皋市住房公积金管理中心服务大厅", ["GJJ002", "GJJ003", "GJJ004"]),
+]
+RUNNING_SUBCENTRE = "S01"
 # username: (display name, roles, places)
 STAFF: dict[str, tuple[str, list[str], list[str]]] = {
     "wang": ("王村干", ["village_clerk"], ["V000101"]),
     "zhou": ("周村干", ["village_clerk"], ["V000102"]),
     "chen": ("陈镇办事员", ["town_clerk"], ["T0101"]),
+    "zhang": ("张主任", ["node_admin", "town_clerk"], ["S01"]),
     "li": ("李窗口", ["window_clerk"], ["W05", "W12", "W16", "W35", "W44", "W63", "W64", "W68"]),
     "qian": ("钱收费员", ["cashier"], ["W70"]),
     "sun": ("孙督查", ["supervisor", "inspector"], ["*"]),
@@ -150,9 +165,11 @@ def set_up(net: Network, *, seed: int, say: Any) -> None:
     tokens[TOWN[0]] = _token(central, TOWN[0], TOWN[1], None)
     for node_id, name in VILLAGES:
         tokens[node_id] = _token(central, node_id, name, TOWN[0])
+    for node_id, name, _items in SUBCENTRES:
+        tokens[node_id] = _token(central, node_id, name, None)
     start(net, "central", ["central", "run", "--data", central], net.ports["central"])
     url = f"http://127.0.0.1:{net.ports['central']}"
-    for node_id, _ in [TOWN, *VILLAGES]:
+    for node_id in [TOWN[0], *(v for v, _ in VILLAGES), *(s for s, _, _ in SUBCENTRES)]:
         say(f"enrolling {node_id} with its one-time token...")
         args = ["node", "init", "--data", str(net.node_dir(node_id)), "--central", url, "--token",
                 tokens[node_id], "--node-id", node_id, "--network", NETWORK]
@@ -200,6 +217,7 @@ def _sync(folder: Path) -> None:
 
 def make_history(net: Network, rng: random.Random) -> None:
     from installer.casegen import NodeDesk, person, window_work
+    from installer.privacy_demo import node_demo
     from node.context import Node
     from store.db import open_db
 
@@ -237,6 +255,7 @@ def make_history(net: Network, rng: random.Random) -> None:
                         desk.step(case, "case.evaluated", when + dt.timedelta(days=1), level=level,
                                   channel="counter",
                                   **({"reason": "等候时间较长"} if level <= 2 else {}))
+            node_demo(node, rng)  # the clerk's prints, scan views and unmasks, as access records
         finally:
             node.close()
         _sync(net.node_dir(node_id))
@@ -272,15 +291,75 @@ def make_history(net: Network, rng: random.Random) -> None:
     finally:
         town.close()
     _sync(town_dir)
+    for index, (node_id, _name, items) in enumerate(SUBCENTRES):
+        _subcentre_history(net, node_id, items, index, rng)
 
     stop(net, "central")  # the city's windows work on central's own file, then central serves again
     _city_windows(net, forwarded_to_city, rng, window_work)
     start(net, "central", ["central", "run", "--data", str(net.central_dir)], net.ports["central"])
 
 
+def _month(day: dt.date, back: int) -> str:
+    """The month `back` months before the month of `day`, as YYYY-MM."""
+    index = day.year * 12 + day.month - 1 - back
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _subcentre_history(net: Network, node_id: str, items: list[str], index: int, rng: random.Random) -> None:
+    """A sub-centre's last seven weeks: its own items taken in and decided there (some promised cases
+    late), ratings at the counter, and its monthly reports: the month before last from every
+    sub-centre, last month from the first three only (the others' are missing or not yet due)."""
+    from installer.casegen import NodeDesk, person
+    from installer.demo_reports import sign_demo_report
+    from node.context import Node
+    from store.db import open_db
+
+    folder = net.node_dir(node_id)
+    node = Node.open(folder)
+    director = {"username": "zhang", "name": "张主任"} if node_id == "S01" else {"username": f"{node_id.lower()}-dir",
+                                                                                 "name": "分中心主任"}
+    try:
+        desk = NodeDesk(node, director)
+        db = open_db(node.db_path)
+        calendar = node.calendar(db)
+        db.conn.close()
+        now = dt.datetime.now(CHINA)
+        for i in range(18):
+            when = _days_ago(calendar, 34 - 2 * i + rng.randrange(2), rng)
+            case, what = desk.take_in(rng.choice(items), when, person(rng))
+            if what == "promised":
+                late = (i + index) % 5 == 0  # one in five finished after its due date
+                due = dt.date.fromisoformat(case.events[-1].body["due_date"])
+                done = dt.datetime.combine(due + dt.timedelta(days=3 if late else -1), dt.time(15), CHINA)
+                if done <= when:
+                    done = when + dt.timedelta(hours=1)
+                if done > now:
+                    continue  # still running
+                desk.step(case, "case.finished", done, outcome="granted")
+                desk.step(case, "case.delivered", done, method="on_the_spot",
+                          recipient=case.events[0].body["applicant"]["name"])
+                when = done
+            if i % 2 == 0:
+                level = rng.choice([5, 5, 5, 4, 4, 3] + ([1] if index == 3 else []))
+                desk.step(case, "case.evaluated", min(when + dt.timedelta(hours=1), now), level=level,
+                          channel="counter", **({"reason": "窗口解释不清楚"} if level <= 2 else {}))
+        today = now.date()
+        for back, who in ((2, SUBCENTRES), (1, SUBCENTRES[:3])):
+            month = _month(today, back)
+            if node_id in {s for s, _, _ in who}:
+                signed = dt.datetime.combine(dt.date.fromisoformat(_month(today, back - 1) + "-03"), dt.time(10),
+                                             CHINA)
+                sign_demo_report(node, month, when=min(signed, now), rng=rng, by=director)
+    finally:
+        node.close()
+    _sync(folder)
+
+
 def _city_windows(net: Network, cases: list[tuple[str, dt.datetime]], rng: random.Random, window_work: Any) -> None:
+    from central import assessment_demo, reviews_demo
     from central.datadir import DataDir
     from central.runtime import Central
+    from installer.privacy_demo import central_demo
 
     now = {"t": dt.datetime.now(CHINA)}
     central = Central(DataDir(net.central_dir), clock=lambda: now["t"])
@@ -292,6 +371,10 @@ def _city_windows(net: Network, cases: list[tuple[str, dt.datetime]], rng: rando
             if i % 5 == 4:
                 continue  # still in the window's queue
             window_work(central, number, finish=i % 5 in (0, 1), pay=i % 5 != 3, rng=rng)
+        now["t"] = dt.datetime.now(CHINA)
+        reviews_demo.add_ratings(central, rng, skip_origins=tuple(s for s, _, _ in SUBCENTRES))  # SMS, web, counter
+        assessment_demo.record_demo(central, rng=rng, inspector="sun", supervisor="sun")
+        central_demo(central, rng)  # a retention policy; who looked at whose data
     finally:
         central.close()
 
@@ -301,7 +384,7 @@ def _city_windows(net: Network, cases: list[tuple[str, dt.datetime]], rng: rando
 def run_network(net: Network, say: Any) -> None:
     if not any(p.name == "central" for p in net.procs):
         start(net, "central", ["central", "run", "--data", str(net.central_dir)], net.ports["central"])
-    for node_id, _ in [TOWN, *VILLAGES]:
+    for node_id in [TOWN[0], *(v for v, _ in VILLAGES), RUNNING_SUBCENTRE]:
         start(net, node_id, ["node", "run", "--data", str(net.node_dir(node_id))], net.ports[node_id])
 
 
@@ -309,13 +392,20 @@ def banner(net: Network) -> str:
     port = net.ports
     lines = [
         "",
-        "便民 bianmin demo: central, a town centre and two village rooms on this PC",
+        "便民 bianmin demo: central, a town centre, two village rooms and a sub-centre on this PC",
         f"  city centre (市行政服务中心)   http://127.0.0.1:{port['central']}/",
         f"  town {TOWN[0]} ({TOWN[1]})   http://127.0.0.1:{port[TOWN[0]]}/",
     ]
     lines += [f"  village {v} ({name})   http://127.0.0.1:{port[v]}/" for v, name in VILLAGES]
+    sub = next(name for s, name, _ in SUBCENTRES if s == RUNNING_SUBCENTRE)
     lines += [
-        f"  public status query            http://127.0.0.1:{port['central']}/guide/",
+        f"  sub-centre {RUNNING_SUBCENTRE} ({sub})   http://127.0.0.1:{port[RUNNING_SUBCENTRE]}/",
+        f"  (sub-centres {', '.join(s for s, _, _ in SUBCENTRES if s != RUNNING_SUBCENTRE)} are enrolled, not running)",
+        "public pages, no login:",
+        f"  service guide and forms        http://127.0.0.1:{port['central']}/guide/",
+        f"  case status query              http://127.0.0.1:{port['central']}/status",
+        f"  touch-screen kiosk             http://127.0.0.1:{port['central']}/kiosk",
+        f"  assessment bulletin            http://127.0.0.1:{port['central']}/bulletin/",
         "",
         f"logins (password {PASSWORD} for all):",
         "  admin  administrator at central",
@@ -330,9 +420,9 @@ def banner(net: Network) -> str:
               show_default=True, help="where the demo's network keeps its folders")
 @click.option("--seed", default=2026, show_default=True, help="history generator seed")
 def demo(data: Path, seed: int) -> None:
-    """Central, a town and two villages on this PC, enrolled and with weeks of history."""
+    """Central, a town, two villages and a sub-centre on this PC, enrolled and with weeks of history."""
     net = Network(data.resolve())
-    net.ports = {name: free_port() for name in ("central", TOWN[0], *(v for v, _ in VILLAGES))}
+    net.ports = {name: free_port() for name in ("central", TOWN[0], *(v for v, _ in VILLAGES), RUNNING_SUBCENTRE)}
     fresh = not (net.root / "demo.json").exists()
     if fresh and net.root.exists() and any(net.root.iterdir()):
         raise click.ClickException(f"{net.root} is not empty and holds no finished demo: choose another --data")

@@ -35,7 +35,7 @@ def test_demo_starts_answers_and_stops_cleanly(tmp_path: Path) -> None:
         output = "".join(lines)
         assert READY in output, output[-3000:]
         urls = re.findall(r"http://127\.0\.0\.1:\d+/\S*", output)
-        assert len(urls) >= 5
+        assert len(urls) >= 9  # central, town, two villages, a sub-centre, four public pages
         for url in urls:
             resp = requests.get(url, timeout=10)  # redirects to the login page where one is needed
             assert resp.status_code == 200, (url, resp.status_code)
@@ -56,10 +56,11 @@ def test_demo_starts_answers_and_stops_cleanly(tmp_path: Path) -> None:
             origins = {o for (o,) in conn.execute("SELECT DISTINCT origin FROM records")}
         finally:
             conn.close()
-        assert origins == {"C", "T0101", "V000101", "V000102"}
+        assert origins == {"C", "T0101", "V000101", "V000102", "S01", "S02", "S03", "S04", "S05"}
         for kind in ("case.received", "case.forwarded", "case.handover_accepted", "case.supplement_requested",
                      "case.promised", "case.finished", "case.delivered", "case.fee_assessed", "case.fee_paid",
-                     "case.evaluated"):
+                     "case.evaluated", "report.monthly", "review.rectified", "review.appeal_decided",
+                     "assessment.finding", "assessment.published", "access.logged", "retention.policy"):
             assert kind in kinds, kind
     finally:
         proc.send_signal(signal.SIGINT)

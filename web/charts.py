@@ -13,6 +13,7 @@ Series colours differ in lightness as well as hue, so a chart printed in grey st
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,6 +35,29 @@ class Series:
 def _scale(values: Sequence[float]) -> float:
     top = max([v for v in values if v is not None] or [0])
     return float(top) if top > 0 else 1.0
+
+
+def text_width(text: str) -> float:
+    """The width of `text` at the charts' 12 px font, estimated: a Chinese (full-width) character is
+    one em, anything else a little over half. Good enough to lay labels out without a font."""
+    return sum(12.0 if unicodedata.east_asian_width(c) in "WF" else 7.0 for c in text)
+
+
+def fit(text: str, room: float) -> str:
+    """`text` cut to fit `room` pixels, ending in "…" when cut: a long sub-centre name must not run
+    off the left edge of the picture (the full name stays in the label's tooltip)."""
+    if text_width(text) <= room:
+        return text
+    while text and text_width(text) + 12 > room:
+        text = text[:-1]
+    return text + "…"
+
+
+def _label(label: str, x: float, y: float, room: float) -> str:
+    """A right-aligned label cut to `room`, its full text as the tooltip."""
+    shown = fit(label, room)
+    tip = f"<title>{escape(label)}</title>" if shown != label else ""
+    return f'<text x="{x}" y="{y:.1f}" text-anchor="end" {_FONT}>{escape(shown)}{tip}</text>'
 
 
 def _num(value: float) -> str:
@@ -66,7 +90,9 @@ def _legend(series: Sequence[Series], x: float, y: float) -> list[str]:
 def bar_chart(labels: Sequence[str], values: Sequence[float], *, title: str = "", width: int = 640,
               bar_height: int = 22, unit: str = "", desc: str = "") -> Markup:
     """A horizontal bar chart, one bar per label, longest bar = largest value."""
-    label_w, gap, top_pad = 160, 6, (24 if title else 4)
+    gap, top_pad = 6, (24 if title else 4)
+    label_w = round(min(max([text_width(str(x)) for x in labels] or [0]) + 12, width * 0.4, 260))
+    label_w = max(label_w, 60)
     height = top_pad + len(values) * (bar_height + gap) + 4
     room = width - label_w - 70
     top = _scale(values)
@@ -76,8 +102,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], *, title: str = ""
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = top_pad + i * (bar_height + gap)
         w = round(room * (value or 0) / top, 1)
-        parts.append(f'<text x="{label_w - 6}" y="{y + bar_height * 0.7:.1f}" text-anchor="end" {_FONT}>'
-                     f'{escape(label)}</text>')
+        parts.append(_label(str(label), label_w - 6, y + bar_height * 0.7, label_w - 8))
         parts.append(f'<rect x="{label_w}" y="{y}" width="{w}" height="{bar_height}" fill="{BLUE}"/>')
         parts.append(f'<text x="{label_w + w + 4:.1f}" y="{y + bar_height * 0.7:.1f}" {_FONT}>'
                      f'{escape(str(value))}{escape(unit)}</text>')
@@ -104,8 +129,7 @@ def stacked_bar_chart(labels: Sequence[str], series: Sequence[Series], *, title:
                      f"{escape(empty)}</text>")
     for i, (label, total) in enumerate(zip(labels, totals, strict=True)):
         y = top_pad + i * (bar_height + gap)
-        parts.append(f'<text x="{label_width - 6}" y="{y + bar_height * 0.72:.1f}" text-anchor="end" {_FONT}>'
-                     f'{escape(label)}</text>')
+        parts.append(_label(str(label), label_width - 6, y + bar_height * 0.72, label_width - 8))
         x = float(label_width)
         for s in series:
             value = s.values[i] or 0

@@ -85,3 +85,18 @@ def test_multi_line_chart_shares_one_scale_and_thins_its_labels():
     assert float(circles[30].get("cy")) == top  # the 4 is the highest point of either line
     under_axis = [t.text for t in svg.iter(f"{SVG}text") if t.text and t.text.startswith("11-")]
     assert under_axis == ["11-01", "11-06", "11-11", "11-16", "11-21", "11-26", "11-30"]
+
+
+def test_long_labels_are_cut_to_fit_with_the_full_name_as_tooltip():
+    from web.charts import fit, text_width
+
+    long = "S02 如皋市公安局出入境与户政服务大厅"
+    svg = ET.fromstring(str(bar_chart([long, "S03 如皋市不动产登记中心"], [97, 95], width=400)))
+    label_room = min(text_width(long) + 12, 400 * 0.4, 260)
+    texts = [t for t in svg.iter(f"{SVG}text") if t.get("text-anchor") == "end"]
+    shown = texts[0].text
+    assert shown.endswith("…") and shown.startswith("S02 如皋市")  # cut at the end, never at the start
+    assert text_width(shown) <= label_room
+    assert texts[0].find(f"{SVG}title").text == long
+    assert texts[1].text == "S03 如皋市不动产登记中心" and texts[1].find(f"{SVG}title") is None  # it fits
+    assert fit("短", 100) == "短" and fit("一二三四五六七八九十", 60).endswith("…")
