@@ -41,7 +41,15 @@ class CentralConfig:
     """Days after the "ready" text during which a reply from that phone rates that case."""
     sms_reason_hours: int = 48
     """Hours to wait for the reason asked after a bad SMS rating; then it is recorded without one."""
+    kiosk_addresses: str = ""
+    """Client addresses of the touch-screen kiosks in the hall, comma-separated: a kiosk is one
+    address for every visitor, so it gets `kiosk_tries` status questions per 10 minutes instead of
+    the 10 a single person's device gets."""
+    kiosk_tries: int = 200
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def is_kiosk(self, address: str) -> bool:
+        return address in {a.strip() for a in self.kiosk_addresses.split(",") if a.strip()}
 
 
 def _quote(value: Any) -> str:

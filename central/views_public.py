@@ -55,14 +55,15 @@ class TryLimiter:
         self._tries: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def allow(self, client: str, now: float | None = None) -> bool:
-        """Count one try for `client`; False when it is over the limit (that try is not counted)."""
+    def allow(self, client: str, now: float | None = None, limit: int | None = None) -> bool:
+        """Count one try for `client`; False when it is over the limit (`limit`, else the limiter's
+        own; that try is not counted)."""
         now = time.monotonic() if now is None else now
         with self._lock:
             tries = self._tries.setdefault(client, deque())
             while tries and tries[0] <= now - self.seconds:
                 tries.popleft()
-            if len(tries) >= self.limit:
+            if len(tries) >= (self.limit if limit is None else limit):
                 return False
             tries.append(now)
             if len(self._tries) > 10_000:  # forget idle clients so the table cannot grow without end
@@ -75,6 +76,13 @@ def _limiter() -> TryLimiter:
     from flask import current_app
 
     return current_app.extensions.setdefault("public_status_limiter", TryLimiter())
+
+
+def _allowed() -> bool:
+    """One more status question or rating from this client address (a listed hall kiosk gets more)."""
+    address = request.remote_addr or "?"
+    config = central_of().config
+    return _limiter().allow(address, limit=config.kiosk_tries if config.is_kiosk(address) else None)
 
 
 def _suffix_matches(phone: Any, suffix: str) -> bool:
@@ -156,7 +164,7 @@ def ask_status(case: str) -> StatusAnswer:
         errors["phone4"] = gettext("Type the last 4 digits of the phone number given when applying.")
     if errors:
         return answer
-    if not _limiter().allow(request.remote_addr or "?"):
+    if not _allowed():
         errors["_limit"] = gettext("Too many tries from this device. Please wait 10 minutes and try again.")
         answer.code = 429
         return answer
@@ -202,7 +210,7 @@ def rate() -> tuple[str, int]:
         errors["reason"] = gettext("Please tell us what was wrong, so that it can be put right.")
     if len(reason) > REASON_LIMIT:
         errors["reason"] = gettext("Please keep it under %(n)s characters.", n=REASON_LIMIT)
-    if not errors and not _limiter().allow(request.remote_addr or "?"):
+    if not errors and not _allowed():
         errors["_limit"] = gettext("Too many tries from this device. Please wait 10 minutes and try again.")
         return _page(number, errors=errors, found=_shown(number), asked=True, code=429, values=request.form)
     if errors:

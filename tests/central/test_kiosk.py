@@ -131,6 +131,27 @@ def test_kiosk_status_reveals_nothing_personal_and_shares_the_try_limit(app):
     assert ask(number, PHONE[-4:]).status_code == 429
 
 
+def test_a_listed_hall_kiosk_gets_more_tries_than_one_device(make_app, central_dir):
+    toml = central_dir / "central.toml"
+    lines = [x for x in toml.read_text(encoding="utf-8").splitlines() if not x.startswith(("kiosk_addresses", "kiosk_tries"))]
+    toml.write_text("\n".join([*lines, 'kiosk_addresses = "10.0.0.9, 10.0.0.8"', "kiosk_tries = 30", ""]), "utf-8")
+    app = make_app()
+    number = _case(app)
+
+    def client_at(address: str):  # type: ignore[no-untyped-def]
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = address
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/kiosk/status").text).group(1)
+        return lambda suffix: client.post("/kiosk/status", data={"case": number, "phone4": suffix,
+                                                                  "csrf_token": token}).status_code
+
+    kiosk, phone = client_at("10.0.0.9"), client_at("10.0.0.77")
+    assert [kiosk("1111") for _ in range(30)] == [200] * 30
+    assert kiosk("1111") == 429  # the kiosk's own, larger allowance, still a limit
+    assert [phone("1111") for _ in range(MAX_TRIES)] == [200] * MAX_TRIES
+    assert phone("1111") == 429
+
+
 @pytest.mark.browser
 def test_kiosk_by_touch_in_chromium(make_app, browser, artifacts):
     app = make_app(KIOSK_IDLE_SECONDS=3)
