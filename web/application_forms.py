@@ -14,7 +14,6 @@ from urllib.parse import quote
 from flask import Response, render_template, send_file
 
 from casework.catalogue.application_form import ApplicationForm
-from web.form_docx import DOCX_MIMETYPE, form_docx
 
 
 def render_application_form(
@@ -40,6 +39,9 @@ def render_application_form(
 
 def docx_download(form: ApplicationForm) -> Response:
     """The form as a .docx attachment named `<code>-<title>.docx` (UTF-8 name, RFC 6266)."""
+    # python-docx and lxml cost a village PC ~10 MB of memory: loaded on the first download only
+    from web.form_docx import DOCX_MIMETYPE, form_docx
+
     response = send_file(io.BytesIO(form_docx(form)), mimetype=DOCX_MIMETYPE)
     # the plain name is the code alone: an old browser that ignores filename* gets SCJG001.docx, not "SCJG001-().docx"
     response.headers["Content-Disposition"] = (

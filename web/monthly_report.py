@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext, lazy_gettext
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
 
 from casework.monthly_report import REMARKS
 from web.filters import datetime_cn, yuan
@@ -119,6 +117,9 @@ def _plain(value: Any) -> Any:
 def workbook(sheet: Sheet, details: Sequence[tuple[str, str, Sequence[tuple[str, Mapping[str, int]]]]] = ()) -> bytes:
     """The report as an XLSX file: the sheet first, then any detail tables (title, first column's
     heading, [(label, figures)]), e.g. the month by service item."""
+    from openpyxl import Workbook  # loaded on the first export: a node's memory is small
+    from openpyxl.styles import Alignment, Font
+
     book = Workbook()
     main = book.active
     main.title = gettext("Monthly report")[:31]

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import io
 
-from PIL import Image, ImageOps, UnidentifiedImageError
-
 MAX_PIXELS = 50_000_000
 """A 50-megapixel camera's photo; more is refused unread."""
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "MPO")
@@ -31,6 +29,9 @@ class PhotoError(ValueError):
 def reduce_photo(data: bytes, *, max_side: int, quality: int, formats: tuple[str, ...] | None = None) -> bytes:
     """The JPEG bytes to keep for photo `data` (see the module docstring); PhotoError if refused.
     `formats` limits the decoders accepted (None: any Pillow reads)."""
+    # Pillow costs a few MB a node needs only when a scan is taken in: loaded on first use
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     try:
         with Image.open(io.BytesIO(data)) as img:
             if formats is not None and img.format not in formats:
