@@ -49,6 +49,7 @@ class Pass:
     kept: list[str] = field(default_factory=list)         # archived, but central could not confirm it holds them
     unsent_unreadable: list[str] = field(default_factory=list)
     records: list[Any] = field(default_factory=list)
+    retry_unreadable: bool = False  # a scan this PC cannot read is still to be fetched again
 
 
 def _policy(node: Node) -> RetentionPolicy:
@@ -57,13 +58,21 @@ def _policy(node: Node) -> RetentionPolicy:
 
 
 def archived_here(node: Node) -> dict[str, list[tuple[str, str]]]:
-    """case -> [(sha256, archive record)] of archived scans still held on this PC."""
+    """case -> [(sha256, archive record)] of archived scans still held on this PC.
+
+    Runs after every sync, and the archive only grows: scans already dropped here are set aside by
+    one query of the blob index, so a pass costs what is left to drop, not every scan ever archived."""
     with node.log._lock:
-        db = node.log.db
-        archived = store_scans.archived(db)
-        needed = {sha for pairs in archived.values() for sha, _ in pairs if store_scans.needed_elsewhere(db, sha)}
-    return {case: held for case, pairs in archived.items()
-            if (held := [(sha, rid) for sha, rid in pairs if sha not in needed and node.blobs.has(sha)])}
+        archived = store_scans.archived(node.log.db)
+    gone = set(node.blobs.dropped())
+    held = {case: kept for case, pairs in archived.items()
+            if (kept := [(sha, rid) for sha, rid in pairs if sha not in gone and node.blobs.has(sha)])}
+    if not held:
+        return {}
+    with node.log._lock:
+        needed = {sha for pairs in held.values() for sha, _ in pairs
+                  if store_scans.needed_elsewhere(node.log.db, sha)}
+    return {case: kept for case, pairs in held.items() if (kept := [p for p in pairs if p[0] not in needed])}
 
 
 def bundle_files(node: Node, policy: RetentionPolicy, now: float) -> list[Path]:
@@ -111,12 +120,14 @@ def refetch_unreadable(node: Node, client: Any) -> Pass:
             node.blobs.drop(sha)   # another PC's copy of a scan the city archived: nothing to fetch
             continue
         if not _central_holds(client, sha):
+            done.retry_unreadable = True
             continue
         node.blobs.drop(sha)
         try:
             client.download_blob(sha)
         except Exception as err:  # the next pass tries again; the case page says "not on this computer"
             log.warning("an unreadable scan could not be fetched again (%s)", type(err).__name__)
+            done.retry_unreadable = True
             continue
         done.sweep.add("scans_fetched", 1)
     return done
@@ -174,19 +185,26 @@ def _sent_blobs(index: Path) -> set[str]:
         conn.close()
 
 
-def run(node: Node, client: Any, now: float | None = None) -> Pass:
-    """One pass of every step (module docstring); never raises for one step's trouble."""
+def run(node: Node, client: Any, now: float | None = None, *, unreadable: bool = True) -> Pass:
+    """One pass of every step (module docstring); never raises for one step's trouble.
+
+    `unreadable`: look for scans this PC cannot read (step 2). That reads the head of every scan
+    file, and such files only appear when a backup is restored with the node stopped, so the sync
+    loop asks for it on its first pass and then only while one is left to fetch (`retry_unreadable`)."""
     now = time.time() if now is None else now
     policy = _policy(node)
     done = Pass()
-    steps = [("archived scans", lambda: drop_archived(node, client)),
-             ("unreadable scans", lambda: refetch_unreadable(node, client))]
+    steps = [("archived scans", lambda: drop_archived(node, client))]
+    if unreadable:
+        steps.append(("unreadable scans", lambda: refetch_unreadable(node, client)))
     for name, step in steps:
         try:
             result = step()
         except Exception:  # one step failing must not stop the others, nor sync
             log.exception("housekeeping step failed: %s", name)
+            done.retry_unreadable = done.retry_unreadable or name == "unreadable scans"
             continue
+        done.retry_unreadable = done.retry_unreadable or result.retry_unreadable
         done.records += result.records
         done.kept += result.kept
         done.unsent_unreadable += result.unsent_unreadable

@@ -31,12 +31,14 @@ class HousekeepingClient(SyncClient):
     def __init__(self, node: Node, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.service_point = node  # (`self.node` is the node id, SyncClient's)
+        self._check_unreadable = True  # on the first pass, then while a scan is left to fetch
 
     def sync_once(self) -> SyncReport:
         report = super().sync_once()
         if report.ok:
             try:
-                housekeeping.run(self.service_point, self)
+                done = housekeeping.run(self.service_point, self, unreadable=self._check_unreadable)
+                self._check_unreadable = done.retry_unreadable
             except Exception:  # housekeeping never breaks sync: it is tried again after the next one
                 log.exception("housekeeping after sync failed")
         return report
