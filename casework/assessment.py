@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from casework.messages import N_, RuleError
+from casework.reviews import TARGET_PCT
 
 PACKAGED = Path(__file__).parent / "data" / "assessment" / "scorecard.toml"
 MAX_TOTAL = 100
@@ -39,7 +40,7 @@ CLAUSE_FEE = "H02"
 CLAUSE_LATE_REPORT = "K03"
 CLAUSE_SATISFACTION = "E01"
 CLAUSE_BAD_REVIEW = "E02"
-SATISFACTION_THRESHOLD_PERCENT = 95
+SATISFACTION_THRESHOLD_PERCENT = TARGET_PCT  # one target for the satisfaction pages and the scorecard
 
 
 class Source(StrEnum):

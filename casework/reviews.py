@@ -42,8 +42,9 @@ KINDS = (CALLED_BACK, RECTIFIED, APPEALED, APPEAL_DECIDED)
 BAD_LEVELS = (1, 2)
 SATISFIED_LEVELS = (4, 5)
 DEFAULT_RECTIFY_DAYS = 5
-TARGET_PCT = 95.0
-"""The satisfaction target (DOMAIN.md: >= 95 %); a unit below it is highlighted."""
+TARGET_PCT = 95
+"""The satisfaction target (DOMAIN.md: >= 95 %): a unit below it is highlighted, and the quarterly
+assessment proposes a deduction (casework.assessment)."""
 
 #: Statuses of a bad review, in the order a list shows open ones first.
 STATUSES = ("awaiting_callback", "called_back", "awaiting_rectification", "appealed", "rectified", "upheld")

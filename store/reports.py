@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from casework.monthly_report import FIGURES
 from casework.monthly_report import parse_month as parse_month
+from casework.reviews import satisfaction_pct
 from store.db import Database
 
 GROUPS = {"node": "origin", "department": "department", "window": "window", "item": "item_code"}
@@ -59,7 +60,7 @@ class MonthlyRow:
 
     @property
     def satisfaction_pct(self) -> float | None:
-        return round(100 * self.satisfied / self.evaluated, 1) if self.evaluated else None
+        return satisfaction_pct(self.satisfied, self.evaluated)
 
     def figures(self) -> dict[str, int]:
         """The row as a report record's `figures` (whole numbers, money in fen)."""
