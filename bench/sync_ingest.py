@@ -33,7 +33,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from flask import Flask  # noqa: E402 - after the path: the bench runs from a checkout
-from waitress.server import create_server  # noqa: E402
 
 from sync.client import SyncClient  # noqa: E402
 from sync.envelope import RECORD_DOMAIN  # noqa: E402
@@ -41,6 +40,7 @@ from sync.keys import NodeKey  # noqa: E402
 from sync.logstore import LogStore  # noqa: E402
 from sync.requestauth import NonceStore  # noqa: E402
 from sync.server import create_sync_blueprint  # noqa: E402
+from web.serving import make_server  # noqa: E402
 
 NET = "bench"
 CENTRAL_KEY = NodeKey.from_seed(b"c" * 32)
@@ -79,7 +79,7 @@ def serve(folder: Path) -> None:
                                        "from_seq": 1})
     app = Flask("bench-central")
     app.register_blueprint(create_sync_blueprint(store, nonces=NonceStore(folder / "nonces.sqlite")))
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    server = make_server(app, host="127.0.0.1", port=0, threads=4)
     print(f"http://127.0.0.1:{server.effective_port}", flush=True)  # type: ignore[union-attr]
     server.run()
 

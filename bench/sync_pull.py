@@ -36,7 +36,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sync_ingest  # noqa: E402 - realistic case bodies
 from flask import Flask  # noqa: E402 - after the path: the bench runs from a checkout
-from waitress.server import create_server  # noqa: E402
 
 from sync.client import SyncClient  # noqa: E402
 from sync.envelope import Record, sign_record  # noqa: E402
@@ -45,6 +44,7 @@ from sync.logstore import LogStore  # noqa: E402
 from sync.requestauth import NonceStore  # noqa: E402
 from sync.server import create_sync_blueprint  # noqa: E402
 from tests.sync.faultproxy import FaultProxy  # noqa: E402 - the byte-counting relay
+from web.serving import make_server  # noqa: E402
 
 NET = "bench"
 CENTRAL_KEY = NodeKey.from_seed(b"c" * 32)
@@ -118,7 +118,7 @@ def serve(folder: Path, others: int, routed: int) -> None:
     t0 = time.perf_counter()
     build(store, others, routed)
     print(f"{time.perf_counter() - t0:.3f}", flush=True)
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    server = make_server(app, host="127.0.0.1", port=0, threads=4)
     print(f"http://127.0.0.1:{server.effective_port}", flush=True)  # type: ignore[union-attr]
     server.run()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import sys
 from pathlib import Path
@@ -64,13 +65,14 @@ def init(data: Path, network: str, admin_password: str | None, public_url: str) 
 @click.option("--host", default="127.0.0.1", show_default=True)
 def run(data: Path, port: int, host: str) -> None:
     """Serve central with waitress."""
-    from waitress import serve
-
     from central.app import create_app
+    from web.serving import make_server
 
     app = create_app({"DATA_DIR": str(data), "RETENTION_JOB": True})  # archiving and retention, hourly
-    click.echo(f"central listening on http://{host}:{port}/")
-    serve(app, host=host, port=port, threads=8)
+    server = make_server(app, host=host, port=port, threads=8)
+    click.echo(f"central listening on http://{host}:{server.effective_port}/")
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is how an operator stops it
+        server.run()
 
 
 @central.command("enroll-token")

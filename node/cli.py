@@ -122,17 +122,16 @@ def sync(data: Path) -> None:
 @click.option("--no-sync", is_flag=True, help="do not run the background sync loop")
 def run(data: Path, port: int, host: str, no_sync: bool) -> None:
     """Serve the node's pages with waitress (and sync in the background)."""
-    from waitress import create_server
-
     from node.app import create_app
     from node.config import NodeConfigError
+    from web.serving import make_server
 
     started = time.monotonic()
     try:
         app = create_app({"DATA_DIR": str(data), "SYNC_LOOP": not no_sync})
     except NodeConfigError as err:
         raise click.ClickException(str(err)) from err
-    server = create_server(app, host=host, port=port, threads=6)
+    server = make_server(app, host=host, port=port, threads=6)
     click.echo(f"node listening on http://{host}:{server.effective_port}/ "  # type: ignore[union-attr]
                f"(ready in {time.monotonic() - started:.1f} s)")
     try:

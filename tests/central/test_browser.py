@@ -40,7 +40,8 @@ def test_window_clerk_cashier_and_supervisor(page, central_url, app, artifacts):
     page.fill("#phone", "13812345678")
     for box in page.locator("input[name=materials]").all():
         box.check()
-    page.click("#intake-form button[type=submit]")
+    with page.expect_navigation():
+        page.click("#intake-form button[type=submit]")
     assert page.locator(".field-error").count() >= 1
     assert page.input_value("#name") == "王小明"
     page.screenshot(path=artifacts / "window_intake_error.png", full_page=True)
@@ -54,7 +55,8 @@ def test_window_clerk_cashier_and_supervisor(page, central_url, app, artifacts):
     page.wait_for_load_state()
     assert page.locator(".tag.bad").first.is_visible()  # pre-fee unpaid
     page.click("#action-accepted summary")
-    page.click("#action-accepted button[type=submit]")
+    with page.expect_navigation():
+        page.click("#action-accepted button[type=submit]")
     assert page.locator(".flash-error").count() == 1
     page.screenshot(path=artifacts / "window_case_pre_fee.png", full_page=True)
     page.goto(central_url + "/window/")
@@ -116,7 +118,8 @@ def test_card_clerk_registers_a_project_and_its_cases_go_first(page, central_url
     page.select_option("#project_type", central.catalogue().project_types[0].code)
     page.fill("#investment_wan", "30")  # below the threshold: refused with the reason
     page.fill("#owner", "江苏某某智能装备有限公司")
-    page.click("#card-form button[type=submit]")
+    with page.expect_navigation():
+        page.click("#card-form button[type=submit]")
     assert page.locator(".error-summary").count() == 1
     page.fill("#investment_wan", "12800")
     page.fill("#phone", "13912345678")
@@ -125,7 +128,8 @@ def test_card_clerk_registers_a_project_and_its_cases_go_first(page, central_url
     card = page.locator(".tag.green").first.inner_text().split()[-1]
     assert card.startswith("KC-")
     page.screenshot(path=artifacts / "card_project.png", full_page=True)
-    page.click("a[href$='/guide']")
+    with page.expect_navigation():
+        page.click("a[href$='/guide']")
     assert "导办服务单" in page.content()
     page.screenshot(path=artifacts / "card_guide_sheet.png", full_page=True)
 

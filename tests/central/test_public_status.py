@@ -89,12 +89,14 @@ def test_status_query_in_chromium(app, central_url, page, artifacts):
     number = _case(app)
     page.goto(f"{central_url}/status?case={number}")
     page.fill("#phone4", "1234")
-    page.click("button[type=submit]")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
     assert page.locator("#status-result").count() == 1 and page.locator("#status-value").count() == 0
     assert "王小明" not in page.content()
     page.screenshot(path=str(artifacts / "status-wrong.png"), full_page=True)
     page.fill("#phone4", "5678")
-    page.click("button[type=submit]")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
     assert page.locator("#status-value").count() == 1
     assert "王小明" not in page.content() and PHONE not in page.content()
     page.screenshot(path=str(artifacts / "status-right.png"), full_page=True)

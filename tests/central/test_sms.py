@@ -11,10 +11,10 @@ from collections.abc import Iterator
 
 from centralkit import Clerk
 from flask import Flask, request
-from waitress.server import create_server
 
 from casework.cases import item_snapshot
 from central import sms, sms_store
+from web.serving import make_server
 
 
 def _free_port() -> int:
@@ -33,7 +33,7 @@ def gateway(port: int, received: list[dict]) -> Iterator[None]:
         received.append(request.get_json())
         return "OK", 200
 
-    server = create_server(stub, host="127.0.0.1", port=port, threads=2)
+    server = make_server(stub, host="127.0.0.1", port=port, threads=2)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

@@ -43,7 +43,8 @@ def test_reprint_every_notice_and_enter_a_paper_evaluation_later(village, villag
     # the applicant left without rating; the paper form comes in a week later
     page.click("#action-evaluated summary")
     page.select_option("#action-evaluated select[name=level]", "1")
-    page.click("#action-evaluated button[type=submit]")
+    with page.expect_navigation():
+        page.click("#action-evaluated button[type=submit]")
     assert page.locator("#action-evaluated[open] .field-error").count() >= 1   # a bad review needs its reason
     page.fill("#action-evaluated textarea[name=reason]", "材料要求没有一次说清")
     page.select_option("#action-evaluated select[name=channel]", "paper")

@@ -85,7 +85,8 @@ def test_immediate_item_finished_on_the_spot_with_delivery_notice_and_evaluation
 
     page.goto(base + f"/case/{number}/evaluate")
     page.check("input[name=level][value='2']")
-    page.click("button[type=submit].primary")
+    with page.expect_navigation():
+        page.click("button[type=submit].primary")
     assert page.locator(".error-summary").is_visible()
     page.screenshot(path=str(artifacts / "evaluate_bad_without_reason.png"), full_page=True)
     assert page.locator("input[name=level][value='2']").is_checked()  # the choice is kept
@@ -193,7 +194,8 @@ def test_tolerated_gap_accepted_with_signed_commitment(town, town_dir, page, art
         page.check(f"#have_{i}")
     page.check("input[name=gap_3]")
     page.fill("#commitment_signed_by", "赵六")
-    page.click("#intake-submit")   # no deadline, not signed: refused, nothing lost
+    with page.expect_navigation():
+        page.click("#intake-submit")   # no deadline, not signed: refused, nothing lost
     assert page.locator(".error-summary").is_visible()
     assert page.input_value("#name") == "赵六" and page.is_checked("input[name=gap_3]")
     page.screenshot(path=str(artifacts / "gap_refused_kept.png"), full_page=True)
@@ -229,7 +231,8 @@ def test_bad_input_keeps_what_was_typed_and_uploaded(village, page, artifacts, t
     page.fill("#id_number", "110105194912310021")   # wrong check digit
     page.fill("#phone", "1381234")                  # too short
     page.set_input_files("#scan_0", str(photo(tmp_path, size=(800, 600))))
-    page.click("#intake-submit")
+    with page.expect_navigation():
+        page.click("#intake-submit")
     assert page.locator(".error-summary").is_visible()
     page.screenshot(path=str(artifacts / "intake_errors.png"), full_page=True)
     assert page.input_value("#name") == "钱七"
@@ -246,6 +249,7 @@ def test_bad_input_keeps_what_was_typed_and_uploaded(village, page, artifacts, t
     bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     fill_applicant(page)
     page.set_input_files("#scan_1", str(bad))
-    page.click("#intake-submit")
+    with page.expect_navigation():
+        page.click("#intake-submit")
     assert page.locator("#scan_1-error").is_visible()
     assert page.input_value("#name") == "张三"

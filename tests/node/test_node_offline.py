@@ -18,7 +18,6 @@ import requests
 from flask import Flask
 from nodekit import PASSWORD, staff
 from serving import serve
-from waitress.server import create_server
 
 from casework.calendar import WorkCalendar
 from casework.catalogue import load
@@ -30,6 +29,7 @@ from sync.keys import NodeKey, default_key_path
 from sync.logstore import LogStore
 from sync.requestauth import NonceStore
 from sync.server import EnrolmentBook, create_sync_blueprint
+from web.serving import make_server
 
 NET = "test-offline"
 NODE = "V000202"
@@ -43,7 +43,7 @@ class CityServer:
         app.register_blueprint(create_sync_blueprint(
             store, tokens=EnrolmentBook(store), blobs=BlobStore(folder / "blobs"),
             nonces=NonceStore(folder / "nonces.sqlite")))
-        self.server = create_server(app, host="127.0.0.1", port=0, threads=4)
+        self.server = make_server(app, host="127.0.0.1", port=0, threads=4)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"  # type: ignore[union-attr]
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -119,7 +119,7 @@ def test_node_works_offline_and_catches_up(tmp_path: Path) -> None:
             app2.register_blueprint(create_sync_blueprint(
                 city, tokens=EnrolmentBook(city), blobs=BlobStore(tmp_path / "city" / "blobs"),
                 nonces=NonceStore(tmp_path / "city" / "nonces.sqlite")))
-            back = create_server(app2, host="127.0.0.1", port=port, threads=4)
+            back = make_server(app2, host="127.0.0.1", port=port, threads=4)
             thread = threading.Thread(target=back.run, daemon=True)
             thread.start()
             try:

@@ -8,15 +8,13 @@ the few lines every app needs to mount it.
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from waitress.server import create_server
+from serving import Served
 
 from sync.blobs import BlobStore
 from sync.client import SyncClient
@@ -42,26 +40,6 @@ def enrol_record(central: LogStore, node: str, key: NodeKey, from_seq: int = 1):
                                             "from_seq": from_seq})
 
 
-class Served:
-    """A WSGI app on 127.0.0.1:<free port> in a thread; `close()` stops it."""
-
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-        self.server = create_server(app, host="127.0.0.1", port=0, threads=4, channel_timeout=30)
-        self.port = self.server.effective_port  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        with contextlib.suppress(OSError):  # the socket closed under the select loop: that is how it stops
-            self.server.run()
-
-    def close(self) -> None:
-        self.server.task_dispatcher.shutdown(timeout=5)  # type: ignore[union-attr]  # in-flight answers first
-        self.server.close()
-
-
 @dataclass
 class Central:
     store: LogStore
@@ -70,6 +48,7 @@ class Central:
     served: Served
     config: SyncConfig
     folder: Path
+    nonces: NonceStore
     clock_shift: list[float] = field(default_factory=lambda: [0.0])
 
     @property
@@ -86,6 +65,13 @@ class Central:
         enrol_record(self.store, node, key)
         return key
 
+    def close(self) -> None:
+        """Stop serving and close every file: a worker process runs hundreds of these."""
+        self.served.close()
+        self.nonces.close()
+        self.blobs.close()
+        self.store.close()
+
 
 def make_central(folder: Path, *, config: SyncConfig | None = None,
                  route: Callable | None = None, group: Callable | None = None) -> Central:  # type: ignore[type-arg]
@@ -97,20 +83,20 @@ def make_central(folder: Path, *, config: SyncConfig | None = None,
     tokens = EnrolmentBook(store)
     config = config or SyncConfig()
     shift = [0.0]
+    nonces = NonceStore(folder / "nonces.sqlite", window=config.replay_window)
     app = Flask("test-central")
     app.register_blueprint(create_sync_blueprint(
         store, route=route or route_everything, group=group, tokens=tokens, blobs=blobs, config=config,
-        nonces=NonceStore(folder / "nonces.sqlite", window=config.replay_window),
-        clock=lambda: time.time() + shift[0]))
-    served = Served(app)
-    return Central(store, blobs, tokens, served, config, folder, shift)
+        nonces=nonces, clock=lambda: time.time() + shift[0]))
+    served = Served(app, channel_timeout=30)
+    return Central(store, blobs, tokens, served, config, folder, nonces, shift)
 
 
 @pytest.fixture
 def central(tmp_path: Path) -> Iterator[Central]:
     c = make_central(tmp_path / "central")
     yield c
-    c.served.close()
+    c.close()
 
 
 @dataclass
@@ -121,6 +107,11 @@ class Node:
     blobs: BlobStore
     client: SyncClient
     folder: Path
+
+    def close(self) -> None:
+        self.client.session.close()
+        self.blobs.close()
+        self.store.close()
 
 
 def make_node(folder: Path, node: str, url: str, *, key: NodeKey | None = None, batch: int = 200,
@@ -137,15 +128,20 @@ def make_node(folder: Path, node: str, url: str, *, key: NodeKey | None = None, 
 
 
 @pytest.fixture
-def node_factory(tmp_path: Path, central: Central) -> Callable[..., Node]:
+def node_factory(tmp_path: Path, central: Central) -> Iterator[Callable[..., Node]]:
     """Enrol and open a node against `central` (or a given url, e.g. through the fault proxy)."""
+
+    made: list[Node] = []
 
     def make(node: str = "V000001", *, url: str | None = None, enrol: bool = True, **kw) -> Node:  # type: ignore[no-untyped-def]
         if enrol and node not in (central.store.directory.nodes if central.store.directory else {}):
             central.enrol(node)
-        return make_node(tmp_path / node, node, url or central.url, **kw)
+        made.append(make_node(tmp_path / node, node, url or central.url, **kw))
+        return made[-1]
 
-    return make
+    yield make
+    for n in made:
+        n.close()
 
 
 @pytest.fixture

@@ -179,5 +179,9 @@ class FaultProxy:
             self.stats = Stats()
 
     def close(self) -> None:
+        """Stop accepting (shutting the listener down wakes the thread blocked in accept())."""
         self._stopping = True
+        with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)
         self._server.close()
+        self._accept.join(timeout=5)

@@ -57,8 +57,8 @@ def test_random_faults_end_in_identical_logs(workload, seed, fault_rate):
         folder = Path(tmp)
         central = make_central(folder / "central", route=route, group=group)
         proxy = FaultProxy("127.0.0.1", central.served.port)
+        nodes = {}
         try:
-            nodes = {}
             for n in NODES:
                 central.enrol(n)
                 nodes[n] = make_node(folder / n, n, proxy.url, batch=7, retries=0)
@@ -101,6 +101,8 @@ def test_random_faults_end_in_identical_logs(workload, seed, fault_rate):
             assert set().union(*(ids(node.store) for node in nodes.values())) == want
             note(f"{faults} faulted connections of {proxy.stats.connections}; withheld: "
                  f"{ {n: node.store.withheld() for n, node in nodes.items()} }")
-        finally:
+        finally:  # hypothesis runs this hundreds of times in one process when it shrinks
+            for node in nodes.values():
+                node.close()
             proxy.close()
-            central.served.close()
+            central.close()

@@ -52,7 +52,7 @@ def one_in_five(record):  # type: ignore[no-untyped-def]
 def routed_central(tmp_path):  # type: ignore[no-untyped-def]
     c = make_central(tmp_path / "central", route=one_in_five)
     yield c
-    c.served.close()
+    c.close()
 
 
 @pytest.mark.slow

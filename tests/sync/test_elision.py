@@ -43,7 +43,7 @@ def group(record):  # type: ignore[no-untyped-def]
 def city(tmp_path: Path):  # type: ignore[no-untyped-def]
     c = make_central(tmp_path / "central", route=route, group=group)
     yield c
-    c.served.close()
+    c.close()
 
 
 def nodes(city, tmp_path: Path, *ids: str, batch: int = 200):  # type: ignore[no-untyped-def]

@@ -233,7 +233,7 @@ def test_batch_over_the_byte_limit_is_413(tmp_path):
         assert status == 413 and answer["error"] == "batch_too_large"
         assert c.store.head("V000009")[0] == 0
     finally:
-        c.served.close()
+        c.close()
 
 
 @pytest.mark.parametrize("variant,code", [

@@ -101,7 +101,7 @@ def test_routing_sends_only_what_route_says_and_elides_the_rest(tmp_path):
         for node in nodes.values():  # everyone has all of central's records
             assert node.store.head("C") == c.store.head("C")
     finally:
-        c.served.close()
+        c.close()
 
 
 def test_central_keeps_every_receipt_it_issues(central, node_factory):

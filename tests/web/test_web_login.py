@@ -98,11 +98,13 @@ def test_form_typed_before_a_timeout_is_not_lost(page: Any, served: Callable[...
     page.fill("#id_number", "320682199001011234")
     page.fill("#remark", "代办：村民委托")
     time.sleep(3)
-    page.click("button[type=submit].primary")
+    with page.expect_navigation():  # the answer is a new page: read it only once it has loaded
+        page.click("button[type=submit].primary")
     assert "表单保存前登录已失效" in page.content()
     page.fill("#username", "zhangsan")
     page.fill("#password", PASSWORD)
-    page.click("button[type=submit].primary")
+    with page.expect_navigation():
+        page.click("button[type=submit].primary")
     assert "320682199001011234" in page.content()
     page.screenshot(path=str(artifacts / "resume_zh.png"))
     page.click("button[type=submit].primary")
@@ -120,7 +122,8 @@ def test_validation_errors_keep_what_was_typed(page: Any, base_url: str, artifac
     page.fill("#applicant", "王小明")
     page.fill("#id_number", "12345")
     page.fill("#remark", "备注文字")
-    page.click("#the-form button[type=submit]")
+    with page.expect_navigation():
+        page.click("#the-form button[type=submit]")
     assert page.input_value("#applicant") == "王小明"
     assert page.input_value("#id_number") == "12345"
     assert page.input_value("#remark") == "备注文字"
