@@ -7,12 +7,18 @@
   and a check column where central recomputes each node's figures from the records IT holds and
   flags every figure that differs from the submitted one; `/reports/submissions/<record>` shows one
   report as its A4 sheet, with the check and its versions.
+
+The check recomputes twice. "As signed" uses only what the node held when it signed
+(store.reports.node_month_as_signed): a figure that differs from it is a real discrepancy. "Now"
+uses everything: a figure that moved since signing (a citizen rated a case a week later, a late
+case was finished) is change, shown apart, and calls for a corrected version, not for suspicion.
 """
 
 from __future__ import annotations
 
 import io
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request, send_file
@@ -143,16 +149,51 @@ def problem_text(sub: report_submissions.Submission) -> str:
     return gettext("The report is malformed and does not count (%(detail)s).", detail=sub.detail)
 
 
-def _check(db: Any, month: str, statuses: list[report_submissions.MonthStatus]) -> dict[str, list[str]]:
-    """node -> the labels of the figures of its standing version that differ from central's recomputation
-    (one query per reporting node, on its own cases: the origin index, not the whole city)."""
-    today = central_of().today()
+@dataclass(frozen=True)
+class FigureCheck:
+    """One figure of a submitted report beside central's two recomputations."""
+
+    name: str
+    submitted: Any
+    as_signed: int
+    now: int
+
+    @property
+    def differs(self) -> bool:
+        """The node's figure is not what its own records at signing give: a discrepancy."""
+        return self.submitted != self.as_signed
+
+    @property
+    def changed(self) -> bool:
+        """The figure moved after signing (later ratings, late cases finished): a correction may be due."""
+        return self.as_signed != self.now
+
+
+def check_report(db: Any, sub: report_submissions.Submission) -> list[FigureCheck]:
+    """Every figure of `sub` checked (one query per recomputation, on the node's own cases)."""
+    now = reports.node_month(db, sub.node, sub.month, today=central_of().today()).figures()
+    signed = reports.node_month_as_signed(db, sub.node, sub.month, record_id=sub.record_id)
+    as_signed = signed.figures() if signed is not None else now
+    figures = sub.body.get("figures") if isinstance(sub.body.get("figures"), dict) else {}
+    return [FigureCheck(name, figures.get(name), as_signed[name], now[name]) for name in mr.FIGURES]
+
+
+@dataclass(frozen=True)
+class ReportCheck:
+    """A standing report's check in words: the labels that differ, and those changed since signing."""
+
+    differ: list[str]
+    changed: list[str]
+
+
+def _check(db: Any, statuses: list[report_submissions.MonthStatus]) -> dict[str, ReportCheck]:
+    """node -> the check of its standing version."""
     found = {}
     for status in statuses:
-        standing = status.current
-        if standing is not None:
-            recomputed = reports.node_month(db, status.node, month, today=today).figures()
-            found[status.node] = [figure_label(name) for name in mr.differences(standing.body["figures"], recomputed)]
+        if status.current is not None:
+            checks = check_report(db, status.current)
+            found[status.node] = ReportCheck([figure_label(c.name) for c in checks if c.differs],
+                                             [figure_label(c.name) for c in checks if c.changed])
     return found
 
 
@@ -179,7 +220,7 @@ def _month_view(db: Any, month: str) -> dict[str, Any]:
     other_statuses = [s for s in report_submissions.month_statuses(db, month, others, calendar=calendar, today=today)
                       if s.versions or s.refused]
     workday = report_submissions.configured_due_workday(db)
-    return {"statuses": statuses, "others": other_statuses, "checks": _check(db, month, statuses + other_statuses),
+    return {"statuses": statuses, "others": other_statuses, "checks": _check(db, statuses + other_statuses),
             "refused": [s for s in held if not s.counted], "workday": workday,
             "counts": {key: sum(1 for s in statuses if s.timeliness.status == key) for key in STATUS_TAGS},
             "due": mr.due_date(calendar, month, workday)}
@@ -210,7 +251,7 @@ def submissions_xlsx() -> Response | tuple[str, int]:
     sheet.append([gettext("Due"), view["due"].date.isoformat()])
     sheet.append([gettext("Service point"), gettext("Status"), gettext("Working days late"),
                   gettext("Received by the centre"), gettext("Version"), gettext("Submitted by"),
-                  gettext("Check against the centre’s records"),
+                  gettext("Check against the centre’s records"), gettext("Changed since it was signed"),
                   *(figure_label(name) for name in mr.FIGURES)])
     for status in view["statuses"] + view["others"]:
         standing, first = status.current, status.first
@@ -219,7 +260,8 @@ def submissions_xlsx() -> Response | tuple[str, int]:
                       status.timeliness.late_days, china_time(first.received_at) if first else "",
                       standing.version if standing else "",
                       standing.body["submitted_by"].get("name", "") if standing else "",
-                      "、".join(view["checks"].get(status.node, [])) if standing else "",
+                      "、".join(view["checks"][status.node].differ) if standing else "",
+                      "、".join(view["checks"][status.node].changed) if standing else "",
                       *(figures.get(name, "") if name != "fees_fen" or not standing else figures[name] / 100
                         for name in mr.FIGURES)])
     sheet.column_dimensions["A"].width = 30
@@ -242,17 +284,15 @@ def submission(record_id: str) -> tuple[str, int]:
     status = report_submissions.month_statuses(db, sub.month, [row or NodeRow(sub.node, "", "", (), None, "unknown",
                                                                          None, None, None)],
                                                calendar=central.calendar(), today=central.today())[0]
-    recomputed = reports.node_month(db, sub.node, sub.month, today=central.today()).figures()
     readable = not mr.problems_of(sub.body)
-    submitted = sub.body["figures"] if readable else {}
-    check = [(name, figure_label(name), _figure_text(name, submitted.get(name)), _figure_text(name, recomputed[name]),
-              submitted.get(name) != recomputed[name]) for name in mr.FIGURES]
+    checks = check_report(db, sub) if readable else []
     sheet = sheet_from_body(sub.body, node_name=node_name(db, sub.node), signed_at=sub.origin_time,
                             received_at=sub.received_at, record_id=sub.record_id,
                             centre=central.config.place_name) if readable else None
     return render_template(
-        "reports/submission.html", sub=sub, status=status, sheet=sheet, check=check,
-        differing=[row[0] for row in check if row[4]], status_text=status_text, tags=STATUS_TAGS,
+        "reports/submission.html", sub=sub, status=status, sheet=sheet, checks=checks, figure_label=figure_label,
+        figure_text=_figure_text, differing=[c.name for c in checks if c.differs],
+        changed=[c.name for c in checks if c.changed], status_text=status_text, tags=STATUS_TAGS,
         problem_text=problem_text, standing=status.current,
         raw=json.dumps(sub.body, ensure_ascii=False, indent=2, sort_keys=True)), 200
 

@@ -46,7 +46,7 @@ import hmac
 import json
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -771,6 +771,25 @@ def get_case_state(db: Database, number: str) -> CaseState | None:
     if not events:
         return None
     return fold(events, calendar=work_calendar(db))
+
+
+def rows_as_at(db: Database, numbers: Iterable[str], held: Callable[[Event], bool]) -> list[dict[str, Any]]:
+    """The `cases` rows these cases would have had if only the events `held` accepts existed.
+
+    A report signed at a service point is checked against what that point held when it signed
+    (store.reports.node_month_as_signed): folding each case again from that subset of its
+    events is exact, since the fold depends on the events alone, and the rows come from the same
+    `row_values` as the projection's, so every figure keeps its one definition. Cases with no
+    held event are left out.
+    """
+    central = _is_central(db)
+    calendar = work_calendar(db)
+    out = []
+    for number in numbers:
+        events = [e for e in _load_events(db, number, central) if held(e)]
+        if events:
+            out.append(row_values(db, number, fold(events, calendar=calendar), len(events)))
+    return out
 
 
 def case_events(db: Database, number: str) -> list[Record]:

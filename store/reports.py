@@ -29,9 +29,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from casework.calendar import CHINA_TIME as CHINA
+from casework.cases import Event
 from casework.monthly_report import FIGURES
 from casework.monthly_report import parse_month as parse_month
 from casework.reviews import satisfaction_pct
+from store.cases import rows_as_at
 from store.db import Database
 
 GROUPS = {"node": "origin", "department": "department", "window": "window", "item": "item_code"}
@@ -71,9 +74,11 @@ class MonthlyRow:
         return cls(key, *(int(figures.get(name) or 0) for name in FIGURES))
 
 
-def monthly(db: Database, month: str, group: str, *, today: dt.date, node: str | None = None) -> list[MonthlyRow]:
+def monthly(db: Database, month: str, group: str, *, today: dt.date, node: str | None = None,
+            table: str = "cases") -> list[MonthlyRow]:
     """The report's lines grouped by `group` (node, department, window or item), most received first;
-    only the cases received at `node` when it is given."""
+    only the cases received at `node` when it is given. `table` is `cases`, or a temporary copy of
+    its rows as they stood at some moment (node_month_as_signed)."""
     column = GROUPS[group]
     first, nxt = parse_month(month)
     as_of = min(nxt, today).isoformat()
@@ -92,7 +97,7 @@ def monthly(db: Database, month: str, group: str, *, today: dt.date, node: str |
           SUM(CASE WHEN substr(received_date, 1, 7) = :m THEN paid_fen - refunded_fen ELSE 0 END),
           SUM(substr(finished_at, 1, 7) = :m AND evaluation_level IS NOT NULL),
           SUM(substr(finished_at, 1, 7) = :m AND evaluation_level >= 4)
-        FROM cases
+        FROM {table}
         WHERE (substr(received_date, 1, 7) = :m OR substr(accepted_at, 1, 7) = :m
            OR substr(finished_at, 1, 7) = :m OR substr(closed_at, 1, 7) = :m
            OR (running AND finished_at IS NULL AND due_date < :as_of)){only}
@@ -111,3 +116,85 @@ def node_month(db: Database, node: str, month: str, *, today: dt.date) -> Monthl
     """One service point's figures for `month` (its line of the by-node report; zeros if none)."""
     rows = monthly(db, month, "node", today=today, node=node)
     return next((r for r in rows if r.key == node), MonthlyRow(node))
+
+
+@dataclass(frozen=True)
+class SignedPoint:
+    """What a service point held when it signed a report record: its own records before the
+    report's `seq`, and others' records that reached this file by `cutoff` (an aware datetime)."""
+
+    node: str
+    seq: int
+    cutoff: dt.datetime
+
+    def held(self, event: Event) -> bool:
+        if event.origin == self.node:
+            return event.seq < self.seq
+        when = _instant(event.received_time) or _instant(event.origin_time)
+        return when is not None and when <= self.cutoff
+
+
+def _instant(text: str | None) -> dt.datetime | None:
+    """An ISO time as an aware datetime (naive ones are China time, as the fold writes them)."""
+    if not text:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA)
+
+
+def signed_point(db: Database, record_id: str) -> SignedPoint | None:
+    """When and where report record `record_id` was signed, as this file can tell.
+
+    A node's own records are ordered exactly by its chain. Records made elsewhere (a citizen's
+    rating at central, a window's action) count as held if this file had them by the earlier
+    of the report's own clock and its arrival here: the node cannot have held what reached
+    central after the report did, and a node's clock is only trusted to make the bound tighter.
+    """
+    row = db.execute("SELECT origin, seq, origin_time, received_at FROM records WHERE id = ?",
+                     [record_id]).fetchone()
+    if row is None:
+        return None
+    origin, seq, origin_time, received_at = row
+    times = [t for t in (_instant(origin_time), _instant(received_at)) if t is not None]
+    if not times:
+        return None
+    return SignedPoint(origin, int(seq), min(times))
+
+
+def node_month_as_signed(db: Database, node: str, month: str, *, record_id: str) -> MonthlyRow | None:
+    """`node`'s figures for `month` recomputed from only what it held when it signed report
+    `record_id` (None if this file does not hold that record).
+
+    Comparing a submitted report with this tells a real discrepancy (the node counted records
+    wrongly, or central holds records of the time the node did not) from change since signing (a
+    rating given later, a late case finished later), which calls for a corrected version, not
+    for suspicion. The cases that can matter are the node's received before the month ended and
+    not finished or closed before it began; each is folded again from its held events into a
+    temporary copy of `cases`, and the report's one query runs over that copy.
+    """
+    point = signed_point(db, record_id)
+    if point is None:
+        return None
+    first, nxt = parse_month(month)
+    numbers = [r[0] for r in db.execute(
+        "SELECT number FROM cases WHERE origin = ? AND received_date < ?"
+        " AND (finished_at IS NULL OR finished_at >= ?) AND (closed_at IS NULL OR closed_at >= ?)",
+        [node, nxt.isoformat(), first.isoformat(), first.isoformat()]).fetchall()]
+    rows = rows_as_at(db, numbers, point.held)
+    conn = db.conn
+    conn.execute("DROP TABLE IF EXISTS temp.cases_as_signed")
+    conn.execute("CREATE TEMP TABLE cases_as_signed AS SELECT * FROM main.cases WHERE 0")
+    try:
+        for values in rows:
+            columns = list(values)
+            conn.execute(f"INSERT INTO temp.cases_as_signed ({', '.join(columns)}) VALUES"
+                         f" ({', '.join('?' for _ in columns)})",
+                         [int(v) if isinstance(v, bool) else v for v in values.values()])
+        lines = monthly(db, month, "node", today=point.cutoff.astimezone(CHINA).date(), node=node,
+                        table="temp.cases_as_signed")
+    finally:
+        conn.execute("DROP TABLE IF EXISTS temp.cases_as_signed")
+    return next((r for r in lines if r.key == node), MonthlyRow(node))

@@ -13,7 +13,7 @@ import datetime as dt
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,7 @@ class Network:
     s01_app: Any
     s01_url: str
     s02: Node
+    cases: dict[str, Any] = field(default_factory=dict)
 
     @property
     def s01(self) -> Node:
@@ -116,8 +117,8 @@ def network(app: Any, clock: Any, central_url: str, tmp_path: Path) -> Iterator[
         with serve(s01_app) as s01_url:
             net = Network(central, app, clock, central_url, s01_app, s01_url, s02)
             desk = NodeDesk(net.s01, {"username": "zhouzr", "name": "周主任"})
-            desk.take_in("SW001", china(9, 7), APPLICANT)
-            desk.take_in("SW003", china(9, 8), APPLICANT)
+            net.cases["SW001"], _ = desk.take_in("SW001", china(9, 7), APPLICANT)
+            net.cases["SW003"], _ = desk.take_in("SW003", china(9, 8), APPLICANT)
             case, _ = desk.take_in("SCJG002", china(9, 9), APPLICANT)
             desk.step(case, "case.finished", china(9, 14), outcome="granted")          # one working day late
             desk.step(case, "case.evaluated", china(9, 14, 11), level=5, channel="counter")
@@ -245,7 +246,7 @@ def test_reports_are_judged_by_centrals_receipt_time_in_working_days(network: Ne
     lines = {r[0][:3]: r for r in book.active.iter_rows(min_row=4, values_only=True)}
     assert set(lines) == {"S01", "S02", "S03"}
     assert lines["S02"][1:3] == ("逾期 3 个工作日", 3) and "收件数" in lines["S02"][6]
-    assert lines["S01"][4] == 2 and lines["S01"][7] == 3 and lines["S03"][3] is None
+    assert lines["S01"][4] == 2 and lines["S01"][8] == 3 and lines["S03"][3] is None
     assert Clerk(net.app, "xun").get(f"/reports/submissions?month={SEP}").status_code == 200
     assert Clerk(net.app, "wang").get(f"/reports/submissions?month={SEP}").status_code == 403
     assert li.get("/reports/submissions?month=2026-9").status_code == 400
@@ -257,6 +258,43 @@ def test_reports_are_judged_by_centrals_receipt_time_in_working_days(network: Ne
     net.central.rebuild()
     with net.central.log._lock:
         assert [report_submissions.of_month(net.central.log.db, m) for m in ("2026-08", SEP)] == before
+
+
+def test_what_changed_after_signing_is_change_not_a_discrepancy(network: Network) -> None:
+    """A citizen rates a September case at central a week after S01 signed its September report:
+    the report still matches what S01 held when it signed; the figures that moved since are shown
+    apart, as a correction that may be due, never as a discrepancy."""
+    from central.remote_ratings import rate
+
+    net = network          # SW003 is finished on the spot (8 September) and not yet rated
+    s = _director(net)
+    _submit_over_http(net, s)
+    net.sync(net.s01, china(10, 12, 9, 30))
+    net.at(china(10, 14, 15))
+    rate(net.central, net.cases["SW003"].number, level=5, reason=None, channel="web", real_name=False)
+
+    li = Clerk(net.app, "li")
+    row = re.search(r'<tr id="row-S01".*?</tr>', li.get(f"/reports/submissions?month={SEP}").text, re.DOTALL).group(0)
+    assert "一致" in row and "不一致" not in row and "2 项签报后有变化" in row
+    record_id = net.statuses()["S01"].current.record_id
+    detail = li.get(f"/reports/submissions/{record_id}").text
+    assert 'id="check-matches"' in detail and 'id="check-differs"' not in detail and 'id="check-changed"' in detail
+    assert 'id="check-evaluated" class="changed"' in detail and 'id="check-satisfied" class="changed"' in detail
+    assert 'id="check-received">' in detail
+    evaluated = re.search(r'<tr id="check-evaluated".*?</tr>', detail, re.DOTALL).group(0)
+    assert re.findall(r'<td class="num">(\d+)</td>', evaluated) == ["1", "1", "2"]   # submitted, as signed, now
+
+    # the same rating made BEFORE signing is a discrepancy if the report leaves it out
+    with net.central.log._lock:
+        db = net.central.log.db
+        from store import reports
+        assert reports.node_month_as_signed(db, "S01", SEP, record_id=record_id).evaluated == 1
+        assert reports.node_month(db, "S01", SEP, today=dt.date(2026, 10, 14)).evaluated == 2
+        assert reports.node_month_as_signed(db, "S01", SEP, record_id="0" * 64) is None
+
+    book = __import__("openpyxl").load_workbook(io.BytesIO(li.get(f"/reports/submissions.xlsx?month={SEP}").data))
+    lines = {r[0][:3]: r for r in book.active.iter_rows(min_row=4, values_only=True)}
+    assert lines["S01"][6] in (None, "") and "满意" in lines["S01"][7]
 
 
 def test_a_late_receipt_on_a_weekend_counts_from_the_next_working_day(network: Network) -> None:
