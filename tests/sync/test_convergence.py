@@ -62,7 +62,7 @@ def test_random_faults_end_in_identical_logs(workload, seed, fault_rate):
             for n in NODES:
                 central.enrol(n)
                 nodes[n] = make_node(folder / n, n, proxy.url, batch=7, retries=0)
-                nodes[n].client.timeout = 5
+                nodes[n].client.timeout = 10  # only a hang reaches it: a cut link fails at once
             proxy.chaos(seed, fault_rate)
             for actor, action, k in workload:
                 if actor == "C":
