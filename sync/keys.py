@@ -122,47 +122,60 @@ class NodeKey:
 
         Replacing a node's key by accident would cost the node its identity, hence `overwrite`.
         """
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise KeyFileError(f"{path} already exists; a node key is never silently replaced")
         pem = self._private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                           serialization.NoEncryption())
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(pem)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o600)  # whatever the umask did
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-        return path
+        return write_private_file(path, pem, overwrite=overwrite, what="a node key")
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> NodeKey:
         """Read a key file written by `save`; refuse one the group or others could read."""
-        path = Path(path)
-        try:
-            mode = path.stat().st_mode
-        except FileNotFoundError:
-            raise KeyFileError(f"{path}: no key file (enrol this node first)") from None
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise KeyFileError(f"{path}: readable by others (mode {stat.S_IMODE(mode):o}); run chmod 600")
-        try:
-            private = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        except (ValueError, TypeError) as err:
-            raise KeyFileError(f"{path}: not a readable unencrypted PEM key ({err})") from err
+        private = read_private_pem(path, missing="enrol this node first")
         if not isinstance(private, Ed25519PrivateKey):
             raise KeyFileError(f"{path}: not an Ed25519 key")
         return cls(private)
+
+
+def write_private_file(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = False,
+                       what: str = "a key") -> Path:
+    """Write a private key file atomically with rights 0600 (whatever the umask), fsynced with its
+    folder; an existing file is never replaced unless `overwrite` (a lost key costs an identity)."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise KeyFileError(f"{path} already exists; {what} is never silently replaced")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)  # whatever the umask did
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return path
+
+
+def read_private_pem(path: str | os.PathLike[str], *, missing: str) -> Any:
+    """The private key in a PEM file written by `write_private_file`; KeyFileError when it is
+    missing (`missing` says what to do), readable by the group or others, or not a PEM key."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise KeyFileError(f"{path}: no key file ({missing})") from None
+    if os.name != "nt" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyFileError(f"{path}: readable by others (mode {stat.S_IMODE(mode):o}); run chmod 600")
+    try:
+        return serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (ValueError, TypeError) as err:
+        raise KeyFileError(f"{path}: not a readable unencrypted PEM key ({err})") from err
 
 
 _KEY_CACHE: dict[bytes, Ed25519PublicKey] = {}

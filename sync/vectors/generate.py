@@ -210,12 +210,53 @@ def elisions(c: NodeKey) -> dict:
             "elision_negative": {"receiver": "V000001", "signer": "C", "vectors": negative}}
 
 
+def sealing() -> dict:
+    """Blobs sealed to a recipient's X25519 key (PROTOCOL.md section 15a) with fixed keys, and sealed
+    blobs a recipient MUST refuse, with the code. Segments are 32 bytes here so that a few dozen
+    bytes make several segments; bundles use 262144."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from sync.sealing import ALGORITHM, Context, SealingKey, seal
+
+    private, ephemeral = bytes([0x5E] * 32), bytes(range(64, 96))
+    recipient = SealingKey.from_seed(private)
+    ctx = Context(net=NET, sender="V000001", recipient="C", bundle="0f" * 16,
+                  blob="9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
+
+    def one(plain: bytes) -> dict:
+        sealed = seal(recipient.recipient("C"), ctx, plain, segment=32,
+                      ephemeral=X25519PrivateKey.from_private_bytes(ephemeral))
+        return {"recipient_private": private.hex(), "recipient_public": recipient.public.hex(),
+                "recipient_key_id": recipient.key_id, "ephemeral_private": ephemeral.hex(),
+                "context": vars(ctx), "info": ctx.info().hex(), "segment": 32, "plain": plain.hex(),
+                "sealed": sealed.hex()}
+
+    cases = [one(b""), one("身份证 ID card scan: 320682199001011234".encode() + bytes(range(40)))]
+    good = bytes.fromhex(cases[1]["sealed"])
+    flipped = good[:70] + bytes([good[70] ^ 1]) + good[71:]
+    refused = [
+        {"name": "a ciphertext byte flipped", "sealed": flipped.hex(), "code": "seal.damaged"},
+        {"name": "the last segment dropped", "sealed": good[:60 + 2 * 48].hex(), "code": "seal.damaged"},
+        {"name": "opened under another blob name", "sealed": good.hex(), "code": "seal.damaged",
+         "context": {**vars(ctx), "blob": "00" * 32}},
+        {"name": "opened in another bundle", "sealed": good.hex(), "code": "seal.damaged",
+         "context": {**vars(ctx), "bundle": "1f" * 16}},
+        {"name": "sealed to another key", "sealed": good.hex(), "code": "seal.wrong_recipient",
+         "recipient_private": bytes([0x6E] * 32).hex()},
+        {"name": "not a sealed blob", "sealed": b"PK\x03\x04 a zip, not a sealed blob".hex(), "code": "seal.bad_header"},
+    ]
+    return {"description": "X25519 ephemeral-static + HKDF-SHA256 + AES-256-GCM in STREAM segments (PROTOCOL.md 15a)",
+            "algorithm": ALGORITHM, "sealed": cases,
+            "refused": [{"recipient_private": private.hex(), "context": vars(ctx), **r} for r in refused]}
+
+
 def main() -> None:
     write("canonical.json", canonical())
     write("keys.json", keys())
     write("records.json", records())
     write("merkle.json", merkle_vectors())
     write("statements.json", statements())
+    write("sealing.json", sealing())
 
 
 if __name__ == "__main__":
