@@ -177,6 +177,32 @@ class BlobStore:
             f.seek(start)
             return f.read(max(0, end - start))
 
+    def iter_plain(self, sha256: str) -> Iterator[bytes]:
+        """The whole blob's plain bytes in pieces of about a chunk, decrypted segment by segment
+        (memory: one segment, whatever the scan's size); the SHA-256 is checked at the end and a
+        mismatch raises `blob.damaged` (the caller discards what it wrote)."""
+        path = self.path(sha256)
+        digest = hashlib.sha256()
+        try:
+            with path.open("rb") as f:
+                if blobcrypt.is_encrypted(f.read(len(blobcrypt.MAGIC))):
+                    if self.cipher is None:
+                        raise BlobError("blob.no_key", "This scan is encrypted and this store has no key.", status=500)
+                    f.seek(0)
+                    pieces: Iterator[bytes] = self.cipher.iter_decrypt(f, sha256)
+                else:
+                    f.seek(0)
+                    pieces = iter(lambda: f.read(self.chunk_size), b"")
+                for piece in pieces:
+                    digest.update(piece)
+                    yield piece
+        except FileNotFoundError:
+            raise BlobError("blob.not_found", "No such blob here.", status=404) from None
+        except BlobCryptError as err:
+            raise BlobError(err.code, err.message, status=500) from None
+        if digest.hexdigest() != sha256:
+            raise BlobError("blob.damaged", "The file's bytes do not match its name.", status=500)
+
     def iter_chunks(self, sha256: str, start: int = 0) -> Iterator[bytes]:
         with self.open(sha256) as f:
             f.seek(start)

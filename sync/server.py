@@ -1,6 +1,6 @@
 """Central's side of the sync protocol: a Flask blueprint central's app mounts at /sync/v1.
 
-`create_sync_blueprint(store, route=..., tokens=..., blobs=..., config=..., nonces=...)` needs only
+`create_sync_blueprint(store, route=..., tokens=..., blobs=..., config=..., nonces=..., sealing=...)` needs only
 central's LogStore (which holds central's signing key and folds the node directory), a routing
 function `route(record) -> set[node id]`, and optionally the enrolment-token book and a blob store.
 It owns no app: central decides where its files live and which pages surround it.
@@ -20,6 +20,7 @@ and wrap, so a bundle carried on a USB stick (sync/bundle.py) gets exactly the s
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import threading
 import time
@@ -51,6 +52,8 @@ from sync.logstore import IngestResult, LogStore
 from sync.pullpage import HEADER as PAGE_HEADER
 from sync.pullpage import sign_page
 from sync.requestauth import AuthError, NonceStore, directory_lookup, verify_request
+from sync.sealing import KIND as SEALING_KIND
+from sync.sealing import SealingKey, record_wire
 
 Route = Callable[[Record], set[str]]
 Group = Callable[[Record], "str | None"]
@@ -572,14 +575,18 @@ def error(code: str, message: str, status: int, **detail: object) -> Response:
 def create_sync_blueprint(store: LogStore, *, route: Route = route_everything, group: Group | None = None,
                           tokens: EnrolmentBook | None = None, blobs: BlobStore | None = None,
                           config: SyncConfig | None = None, nonces: NonceStore | None = None,
-                          clock: Callable[[], float] = time.time) -> Blueprint:
+                          clock: Callable[[], float] = time.time, sealing: SealingKey | None = None,
+                          plain_bundles_until: dt.date | None = None) -> Blueprint:
     """The sync API for central's app: `app.register_blueprint(create_sync_blueprint(store, ...))`.
 
     `store` is central's LogStore opened with central's signing key (origin "C"); its directory
     says which node keys are enrolled. `route(record)` names the nodes that receive a record
     (`"*"`: all); `group(record)` the group (a case) whose earlier records go with it to a node
     that has not had them (see `Routes`). `tokens` enables enrolment; `blobs` the attachment
-    endpoints."""
+    endpoints; `sealing` (central's sealing key, sync/sealing.py) opens the scans sealed in the
+    bundles a town carries in, and `plain_bundles_until` is the last day an old bundle with
+    unsealed scans is still accepted (None: refused). The enrolment answer carries central's
+    latest `sealing.key` record, so that a node that never had a link can seal its first bundle."""
     if store.origin != "C" or store.signer is None or store.directory is None:
         raise ValueError("the sync blueprint needs central's LogStore, opened with central's signing key")
     config = config or SyncConfig()
@@ -636,11 +643,14 @@ def create_sync_blueprint(store: LogStore, *, route: Route = route_everything, g
         assert store.signer is not None
         directory = [s.record.to_wire() for s in store.records_after(0, kinds=["node."], origins=["C"],
                                                                       limit=1_000_000)]
-        return reply({"node": record.body["node"], "net": store.network,
-                      "central_public_key": store.signer.public.hex(),
-                      "central_fingerprint": fingerprint(store.signer.public),
-                      "key": record.body["key"], "from_seq": record.body["from_seq"],
-                      "directory": directory}, 201)
+        answer = {"node": record.body["node"], "net": store.network,
+                  "central_public_key": store.signer.public.hex(),
+                  "central_fingerprint": fingerprint(store.signer.public),
+                  "key": record.body["key"], "from_seq": record.body["from_seq"], "directory": directory}
+        published = store.records_after(0, kinds=[SEALING_KIND], origins=["C"], limit=1_000_000)
+        if published:  # the same signed record a pull would bring: checked with central's key at the node
+            answer["sealing"] = record_wire(published[-1].record)
+        return reply(answer, 201)
 
     def refuse_oversized(limit: int, code: str = "batch_too_large") -> None:
         """Before reading a byte of the body: a declared length over the limit is refused at once."""
@@ -719,7 +729,8 @@ def create_sync_blueprint(store: LogStore, *, route: Route = route_everything, g
         refuse_oversized(config.max_bundle_bytes, "bundle_too_large")
         data = request.get_data(cache=True)
         authenticate(data)
-        _, reply_bytes = answer_bundle(store, routes, data, blobs=blobs)
+        _, reply_bytes = answer_bundle(store, routes, data, blobs=blobs, sealing=sealing,
+                                       plain_until=plain_bundles_until, max_bytes=config.max_bundle_bytes)
         return Response(reply_bytes, mimetype="application/zip")
 
     # -- blobs --

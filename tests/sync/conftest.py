@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -21,11 +22,15 @@ from sync.client import SyncClient
 from sync.keys import NodeKey
 from sync.logstore import LogStore
 from sync.requestauth import NonceStore
+from sync.sealing import SealingKey
 from sync.server import EnrolmentBook, SyncConfig, create_sync_blueprint, route_everything
 from tests.sync.faultproxy import FaultProxy
 
 NET = "test"
 CENTRAL_KEY = NodeKey.from_seed(b"c" * 32)
+CENTRAL_SEALING = SealingKey.from_seed(b"s" * 32)
+"""Central's sealing key: the scans in a village's bundle are sealed to it (sync/sealing.py)."""
+SEAL_TO = CENTRAL_SEALING.recipient("C")
 
 
 def node_key(node: str) -> NodeKey:
@@ -74,7 +79,8 @@ class Central:
 
 
 def make_central(folder: Path, *, config: SyncConfig | None = None,
-                 route: Callable | None = None, group: Callable | None = None) -> Central:  # type: ignore[type-arg]
+                 route: Callable | None = None, group: Callable | None = None,  # type: ignore[type-arg]
+                 plain_bundles_until: Any = None) -> Central:
     import time
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -87,7 +93,8 @@ def make_central(folder: Path, *, config: SyncConfig | None = None,
     app = Flask("test-central")
     app.register_blueprint(create_sync_blueprint(
         store, route=route or route_everything, group=group, tokens=tokens, blobs=blobs, config=config,
-        nonces=nonces, clock=lambda: time.time() + shift[0]))
+        nonces=nonces, clock=lambda: time.time() + shift[0], sealing=CENTRAL_SEALING,
+        plain_bundles_until=plain_bundles_until))
     served = Served(app, channel_timeout=30)
     return Central(store, blobs, tokens, served, config, folder, nonces, shift)
 
