@@ -1,7 +1,8 @@
 """Central's answers to the shared case page (web.casepage), so a window clerk, a supervisor and a
 village clerk see a case the same way: its timeline with every signature re-verified, notices,
-scans and the applicant's rating screen. The window workstation (central.views_window) adds what
-only central does: payment notices, joint opinions, finishing an immediate case on the spot.
+scans and the applicant's rating screen. What only central does there comes in as panels
+(central.case_panels: fees and payment notices, the tolerated gap, finishing an immediate case on
+the spot, joint opinions, the service card, the record-chain check), posting to central.views_window.
 
 The acting place is the clerk's window (`window:W06`); a member of staff with no window (a
 supervisor) acts as the centre as a whole and so may only add notes and ratings.
@@ -16,6 +17,7 @@ from flask import current_app
 from flask_babel import gettext
 
 from casework.case_state import CaseState
+from central import case_panels
 from central.pages import acting_place, central_of, china_time, current_window, staff_name
 from sync.canonical import Refusal
 from sync.envelope import RECORD_DOMAIN, parse_record
@@ -87,7 +89,8 @@ def case_source() -> CaseSource:
     return CaseSource(
         load=load_case, append=_append, place=acting_place, calendar=lambda: central_of().calendar(),
         catalogue=lambda: central_of().catalogue(), blob=_blob, forward_targets=_targets, place_names=_names,
-        now=lambda: central_of().now(), scan_state=_scan_state)
+        now=lambda: central_of().now(), scan_state=_scan_state, panels=case_panels.panels,
+        required=case_panels.REQUIRED)
 
 
 __all__ = ["case_source", "load_case"]

@@ -1,8 +1,13 @@
-"""The window workstation: a clerk's queue, intake, and every step of a case at a central window.
+"""The window workstation: a clerk's queue, intake, and the window's own steps of a case.
 
 The queue puts service-card cases first (green channel), then the earliest due date. Every
 button signs one record through `Central.act`, which runs the same checks the fold runs, so a
 refused step never becomes a record and the clerk sees why in their language.
+
+A case opens on the shared case page (web.casepage, at `/case/<number>`, also answering at the
+window's old addresses `/window/case/<number>...`); the window's own parts of it are panels
+(central.case_panels) whose forms post here: fees, joint opinions, the tolerated gap, finishing on
+the spot. A refused form shows that page again with its errors (web.casepage.render_page).
 """
 
 from __future__ import annotations
@@ -24,18 +29,17 @@ from flask import (
 )
 from flask_babel import gettext
 
-from casework import notices as notice_content
 from casework.case_state import CaseState
-from casework.cases import allowed_actions, item_snapshot
+from casework.cases import item_snapshot
 from casework.fees import FeeInput, assess_case
 from casework.identity import parse_credit_code, parse_mobile, parse_resident_id
 from casework.messages import RuleError
 from casework.numbering import parse_card_number, parse_case_number
-from central import board_store, card_store, settlement_store
+from central import board_store, card_store
+from central.case_panels import GAP_COMMITMENT
 from central.pages import (
     central_of,
     current_window,
-    kind_name,
     place_label,
     staff_name,
     status_name,
@@ -44,30 +48,15 @@ from central.pages import (
 from central.routing import target_for
 from store.directory import list_nodes
 from sync.canonical import nfc
-from web import access_log
 from web.auth import current_staff, roles_required
-from web.case_actions import (
-    DELIVERY_NAMES,
-    LABELS,
-    PAUSE_NAMES,
-    ActionContext,
-    FormErrors,
-    build,
-    due_date,
-    offered,
-)
-from web.notices import render_notice
+from web.case_actions import ActionContext, FormErrors, due_date
+from web.casepage import render_page
 from web.settings import store_db
 
 bp = Blueprint("window", __name__, url_prefix="/window", template_folder="templates", static_folder="static",
                static_url_path="/static/central")
 CLERKS = ("window_clerk", "card_clerk")
 UNMASKERS = (*CLERKS, "supervisor")  # as the shared case page (central.app.CASE_ROLES)
-
-
-def _may_unmask(state: CaseState, window: str) -> bool:
-    return access_log.may_unmask(state, f"window:{window}" if window else "central", roles=UNMASKERS,
-                                 any_case=("supervisor",))
 
 
 def _need_window() -> str:
@@ -229,117 +218,95 @@ def _context(state: CaseState, window: str) -> ActionContext:
                          forward_targets=forward_targets(state, window))
 
 
-def _render_case(state: CaseState, window: str, *, errors: dict[str, str] | None = None, open_action: str = "",
-                 values: Any = None, status: int = 200, revealed: dict[str, str] | None = None,
-                 unmask_errors: dict[str, str] | None = None) -> tuple[str, int]:
-    central = central_of()
-    place = f"window:{window}"
-    actions = offered(state, place, allowed_actions(state, place))
-    ctx = _context(state, window)
-    catalogue = central.catalogue()
-    fees = []
-    for code in state.item.get("fees") or []:
-        try:
-            fees.append(catalogue.fee(code))
-        except KeyError:
-            continue
-    db = store_db()
-    project = card_store.get(db, state.card) if state.card else None
-    may_assess = bool(fees) and not state.closed and (state.holder == place or state.pending_handover == place)
-    row = board_store.get(db, state.number or "")
-    return render_template(
-        "central/window_case.html", state=state, window=window, actions=actions, labels=LABELS,
-        pause_names=PAUSE_NAMES, delivery_names=DELIVERY_NAMES, forward_targets=ctx.forward_targets,
-        due_preview=due_date(ctx), errors=errors or {}, open_action=open_action, values=values or {},
-        notices=notice_content.available(state), notice_titles=notice_content.TITLES, fees=fees,
-        may_assess=may_assess, notices_paid=settlement_store.notices_of_case(db, state.number or ""),
-        project=project, place_label=place_label, status_name=status_name, kind_name=kind_name,
-        joint_windows=[(w.code, f"{w.code} {w.name}") for w in catalogue.windows
-                       if w.kind in ("department", "combined") and w.code != window],
-        joint_open=(row.joint.split() if row else []), is_holder=state.holder == place,
-        may_unmask=_may_unmask(state, window), revealed=revealed or {}, unmask_errors=unmask_errors or {},
-        unmask_values=request.form if unmask_errors else {},
-        unmask_open=request.form.get("field", "") if unmask_errors else "", reasons=access_log.reason_choices(),
-        masked_id=access_log.masked_id,
-    ), status
+def _shared(endpoint: str, **args: str) -> Any:
+    """The shared case page's view (web.casepage, registered as `case`) answering at the window's
+    address, so bookmarks and links to /window/case/... keep working; its own role check runs too."""
+    return current_app.view_functions[endpoint](**args)
+
+
+def _refused(number: str, panel: str, errors: dict[str, str]) -> Any:
+    """The case page again, the refused form unfolded with its errors and what was typed."""
+    return render_page(number, errors=errors, open_panel=panel, status=400)
 
 
 @bp.get("/case/<number>")
 @roles_required(*CLERKS, "supervisor", "inspector", "cashier")
 def case(number: str) -> Any:
-    window = current_window() or ""
-    return _render_case(_state(number), window)
+    return _shared("case.show", number=number)
 
 
 @bp.post("/case/<number>/unmask")
 @roles_required(*UNMASKERS)
 def unmask(number: str) -> Any:
     """One ID or phone number in full for this page view, with a reason, recorded first (web.access_log)."""
-    window = current_window() or ""
-    state = _state(number)
-    try:
-        revealed = access_log.unmask(state, request.form, permitted=_may_unmask(state, window))
-    except access_log.UnmaskRefusedError as err:
-        return _render_case(state, window, unmask_errors=err.errors, status=400)
-    return _render_case(state, window, revealed=revealed)
+    return _shared("case.unmask", number=number)
 
 
 @bp.post("/case/<number>/act/<action>")
 @roles_required(*CLERKS)
 def act(number: str, action: str) -> Any:
+    """A step at the clerk's window: finishing an immediate case on the spot and accepting with a
+    tolerated gap are the window's own; every other step is the shared page's (`case.act`)."""
     window = _need_window()
-    central = central_of()
+    if action == "finish_now":
+        return _finish_now(number, window)
+    if action == "accepted" and (request.form.get("tolerated_gap") or request.form.getlist("gap")):
+        return _accept_with_gap(number, window)
+    return _shared("case.act", number=number, action=action)
+
+
+def _accept_with_gap(number: str, window: str) -> Any:
+    """容缺受理: accepted with minor materials missing, on the applicant's signed commitment."""
     state = _state(number)
-    place = f"window:{window}"
-    if action not in offered(state, place, allowed_actions(state, place)) and action != "finish_now":
-        abort(403)
     try:
-        if action == "accepted" and request.form.getlist("gap"):
-            fields = _gap_fields(state, _context(state, window))
-            central.act(number, "case.accepted", window=window, staff=staff_name(), **fields)
-        elif action == "forwarded" and not request.form.get("note", "").strip():
-            raise FormErrors({"note": gettext("Say why the case is reassigned or forwarded.")})
-        elif action == "finish_now":
-            _finish_now(state, window)
-        else:
-            kind, body = build(action, request.form, request.files, _context(state, window))
-            fields = {k: v for k, v in body.items() if k not in ("case", "after", "by")}
-            central.act(number, kind, window=window, staff=staff_name(), **fields)
+        fields = _gap_fields(state, _context(state, window))
+        central_of().act(number, "case.accepted", window=window, staff=staff_name(), **fields)
     except FormErrors as err:
-        return _render_case(state, window, errors=err.errors, open_action=action, values=request.form, status=400)
+        return _refused(number, "tolerated_gap", err.errors)
     except RuleError as err:
-        return _render_case(state, window, errors={"_rule": err.translated(gettext)}, open_action=action,
-                            values=request.form, status=400)
-    flash(gettext("Recorded: %(what)s.", what=LABELS.get(action, gettext("Finish on the spot"))), "success")
+        return _refused(number, "tolerated_gap", {"_rule": err.translated(gettext)})
+    flash(gettext("Recorded: %(what)s.", what=gettext("Accept with a tolerated gap")), "success")
     return redirect(url_for("window.case", number=number))
 
 
 def _gap_fields(state: CaseState, ctx: ActionContext) -> dict[str, Any]:
-    """容缺受理: accepted with minor materials missing, on the applicant's signed commitment."""
+    """The accepted record's fields for a tolerated gap; FormErrors naming what is wrong."""
     due, _ = due_date(ctx)
     gap = [g for g in request.form.getlist("gap") if g in state.materials_missing]
+    if not gap:
+        raise FormErrors({"gap": gettext("Tick the materials the applicant will bring later.")})
     deadline = request.form.get("gap_deadline", "").strip() or due
     signed_by = request.form.get("gap_signed_by", "").strip()
     if not signed_by:
         raise FormErrors({"gap_signed_by": gettext("Enter who signed the commitment.")})
     try:
-        dt.date.fromisoformat(deadline)
+        if dt.date.fromisoformat(deadline) > dt.date.fromisoformat(due):
+            raise FormErrors({"gap_deadline": gettext("The deadline may not be later than the due date, %(date)s.",
+                                                      date=due)})
     except ValueError:
         raise FormErrors({"gap_deadline": gettext("Enter a date like 2026-03-01.")}) from None
     return {"due_date": due, "gap": gap, "commitment": {
         "signed_by": nfc(signed_by), "deadline": deadline,
-        "text": nfc(request.form.get("gap_text", "").strip() or "本人承诺在期限内补齐所缺材料，逾期未补齐的，本申请终止办理。")}}
+        "text": nfc(request.form.get("gap_text", "").strip() or GAP_COMMITMENT)}}
 
 
-def _finish_now(state: CaseState, window: str) -> None:
+def _finish_now(number: str, window: str) -> Any:
     """An immediate case: finished, licence issued (if a number is given) and delivered, at once."""
     central = central_of()
+    state = _state(number)
     licence = request.form.get("licence_number", "").strip()
     steps: list[tuple[str, dict[str, Any]]] = [("case.finished", {"outcome": "granted"})]
     if licence:
         steps.append(("case.licence_issued", {"licence": {"number": nfc(licence)}}))
     steps.append(("case.delivered", {"method": "on_the_spot", "recipient": state.applicant.get("name")}))
-    central.act_many(state.number or "", steps, window=window, staff=staff_name())
+    try:
+        central.act_many(number, steps, window=window, staff=staff_name())
+    except RuleError as err:
+        return _refused(number, "finish_now", {"_rule": err.translated(gettext)})
+    flash(gettext("Recorded: %(what)s.", what=gettext("Finish on the spot")), "success")
+    if request.form.get("evaluate") == "1":
+        return redirect(url_for("case.evaluate", number=number))
+    return redirect(url_for("window.case", number=number))
 
 
 @bp.post("/case/<number>/fees")
@@ -375,7 +342,7 @@ def fees(number: str) -> Any:
         except RuleError as err:
             errors["fees"] = err.translated(gettext)
     if errors:
-        return _render_case(state, window, errors=errors, open_action="fees", values=request.form, status=400)
+        return _refused(number, "fees", errors)
     flash(gettext("Payment notice issued; the applicant pays at the settlement centre."), "success")
     return redirect(url_for("window.case", number=number))
 
@@ -386,7 +353,7 @@ def joint(number: str) -> Any:
     """联办: the holder asks other windows for their opinion; each answers with its own note."""
     window = _need_window()
     central = central_of()
-    state = _state(number)
+    _state(number)
     try:
         if request.form.get("mode") == "request":
             asked = [w for w in request.form.getlist("windows") if w != window]
@@ -401,9 +368,9 @@ def joint(number: str) -> Any:
             central.act(number, "case.note_added", window=window, staff=staff_name(), joint_opinion=window,
                         text=f"联办意见（{window}）：{text}")
     except FormErrors as err:
-        return _render_case(state, window, errors=err.errors, open_action="joint", values=request.form, status=400)
+        return _refused(number, "joint", err.errors)
     except RuleError as err:
-        return _render_case(state, window, errors={"_rule": err.translated(gettext)}, status=400)
+        return _refused(number, "joint", {"_rule": err.translated(gettext)})
     flash(gettext("Recorded."), "success")
     return redirect(url_for("window.case", number=number))
 
@@ -411,35 +378,14 @@ def joint(number: str) -> Any:
 @bp.get("/case/<number>/notice/<kind>")
 @roles_required(*CLERKS, "cashier", "supervisor")
 def notice(number: str, kind: str) -> Any:
-    central = central_of()
-    state = _state(number)
-    options: dict[str, Any] = {"catalogue": central.catalogue()}
-    if kind == "payment" and request.args.get("assessment"):
-        options["assessment"] = request.args["assessment"]
-    try:
-        content = notice_content.notice(kind, state, **options)
-    except RuleError as err:
-        flash(err.translated(gettext), "error")
-        return redirect(url_for("window.case", number=number))
-    access_log.record_print(kind, state, assessment=options.get("assessment"))  # first: nothing printed unrecorded
-    return render_notice(content, back_url=url_for("window.case", number=number))
+    return _shared("case.notice", number=number, kind=kind)
 
 
 @bp.get("/case/<number>/scan/<sha256>")
 @roles_required(*CLERKS, "supervisor", "inspector")
 def scan(number: str, sha256: str) -> Any:
     """A material's scan as the node uploaded it (only scans named by this case's records)."""
-    state = _state(number)
-    if not any(s.get("sha256") == sha256 for s in state.material_scans):
-        abort(404)
-    blobs = current_app.extensions["central_blobs"]
-    if not blobs.has(sha256):
-        abort(404, gettext("The scan has not reached the city yet; it arrives with the node's next sync."))
-    data = blobs.read(sha256)
-    access_log.record_scan(state, sha256)  # sensitive personal data: recorded before it is shown
-    mimetype = "application/pdf" if data[:4] == b"%PDF" else (
-        "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg")
-    return Response(data, mimetype=mimetype, headers={"Cache-Control": "no-store"})
+    return _shared("case.scan", number=number, sha256=sha256)
 
 
 @bp.post("/enquiry")

@@ -15,6 +15,13 @@ case the same way. Endpoints: `case.show`, `case.act` (POST), `case.notice`, `ca
 `case.evaluate` (the applicant's rating screen, GET/POST), `case.unmask` (POST: one number shown in
 full for one page view, with a reason).
 
+What only one app does on a case (central's window: fees, joint opinions, the tolerated gap,
+finishing on the spot) comes in as PANELS: `CaseSource.panels(view)` returns `Panel`s, each with
+an id, a title, a template, its context and its slot (where it goes on the page). The header,
+facts, materials, notices, actions, timeline and unmasking stay this module's, so a fix to any of
+them is made once for both apps. An app's own POST routes answer a refused form with
+`render_page(number, errors=..., open_panel=...)`: the same page, what was typed kept.
+
 Personal data (web.access_log): ID and phone numbers are masked; printing a notice, opening a scan
 and showing a number in full each sign an `access.logged` record first, and show nothing if it
 cannot be written. The app must have called `web.access_log.init_access_log`.
@@ -23,12 +30,14 @@ cannot be written. The app must have called `web.access_log.init_access_log`.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
+from markupsafe import Markup
 
 from casework import notices as casework_notices
 from casework.cases import CaseState, Status, allowed_actions
@@ -162,6 +171,64 @@ class CaseSource:
     scan_state: Callable[[str], str] = lambda sha: "here"
     """Where a scan is: "here" (shown), "archived" (dropped here after the city archived it) or
     "missing" (not arrived yet, or not readable on this PC)."""
+    panels: Callable[[CaseView], Sequence[Panel]] = lambda view: ()
+    """The app's own parts of the page (see `Panel`); a node has none."""
+    required: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Fields the app requires of a shared action beyond casework's rules: action -> {field: message
+    in the user's language}. Central asks a window for the reason it reassigns or forwards a case."""
+
+
+Slot = Literal["header", "facts", "materials", "actions", "timeline"]
+SLOTS: tuple[str, ...] = get_args(Slot)
+"""Where a panel goes: `header` (tags beside the status), `facts` (rows of the application's facts:
+the template writes `<dt>`/`<dd>`), `materials` (below the materials, under the panel's title),
+`actions` (after the shared actions: a form the clerk unfolds, or with `fold=False` a short note),
+`timeline` (below the timeline)."""
+_PANEL_ID = re.compile(r"[a-z][a-z0-9_]*\Z")
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One part of the case page that only one app shows (the app's `CaseSource.panels` gives them).
+
+    The template is rendered with the page's `state`, `bp` (this blueprint's name, for `url_for`),
+    `panel`, `is_open` (its form was the one refused), `errors` (that form's, else empty) and
+    `values` (what was typed), then the names in `context`. It is shown only when the app returns
+    it, so the app decides who sees it (a cashier sees the fees, not the form to assess them)."""
+
+    id: str
+    title: str
+    template: str
+    slot: Slot
+    context: Mapping[str, Any] = field(default_factory=dict)
+    fold: bool = True
+    """In the actions: folded like the shared action forms (`<details id="action-<id>">`)."""
+    prints: tuple[str, ...] = ()
+    """Notice kinds the panel prints itself (central's fees print each payment notice), left out of
+    the page's own list of notices so that no notice is offered twice."""
+
+    def __post_init__(self) -> None:
+        if self.slot not in SLOTS:
+            raise ValueError(f"panel {self.id!r}: slot {self.slot!r} is not one of {SLOTS}")
+        if not _PANEL_ID.match(self.id):
+            raise ValueError(f"panel id {self.id!r}: lower-case letters, digits and _ (it is an HTML id)")
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """What the page knows when it asks the app for its panels: the case, where the signed-in member
+    of staff acts, the shared actions offered to them, and which form was refused (if any)."""
+
+    state: CaseState
+    place: str
+    actions: tuple[str, ...]
+    staff: Any = None
+    open: str = ""
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+    def may(self, *roles: str) -> bool:
+        """The signed-in member of staff holds one of `roles`."""
+        return bool(self.staff is not None and self.staff.has_role(*roles))
 
 
 def place_label(place: str, names: Mapping[str, str], catalogue: Any) -> str:
@@ -190,6 +257,17 @@ class CaseRoles:
     def every(cls, roles: Sequence[str]) -> CaseRoles:
         """The same roles for every page (a test app)."""
         return cls(*(tuple(roles),) * 6)
+
+
+EXTENSION = "web.casepage"
+
+
+def render_page(number: str, *, errors: Mapping[str, str] | None = None, open_panel: str = "",
+                status: int = 400, blueprint: str = "case") -> tuple[str, int]:
+    """The case page again after an app's own form was refused (central's fees, joint opinions, ...):
+    the errors shown at the panel `open_panel`, unfolded, with what was typed (request.form) kept."""
+    page = current_app.extensions[EXTENSION][blueprint]
+    return page(number, form_errors=errors or {}, open_action=open_panel, status=status)
 
 
 def case_blueprint(source: CaseSource, *, roles: Sequence[str] | CaseRoles, name: str = "case",
@@ -222,6 +300,17 @@ def case_blueprint(source: CaseSource, *, roles: Sequence[str] | CaseRoles, name
     def may_unmask(state: CaseState) -> bool:
         return access_log.may_unmask(state, source.place(), roles=allowed.unmask, any_case=allowed.unmask_any)
 
+    def panels(view: CaseView, values: Mapping[str, Any]) -> dict[str, list[tuple[Panel, Markup]]]:
+        """The app's panels, each rendered with its template, grouped by slot."""
+        placed: dict[str, list[tuple[Panel, Markup]]] = {slot: [] for slot in SLOTS}
+        for panel in source.panels(view):
+            is_open = view.open == panel.id
+            html = render_template(panel.template, state=view.state, bp=name, panel=panel, is_open=is_open,
+                                   errors=view.errors if is_open else {}, values=values if is_open else {},
+                                   **panel.context)
+            placed[panel.slot].append((panel, Markup(html)))
+        return placed
+
     def page(number: str, *, form_errors: Mapping[str, str] | None = None, open_action: str | None = None,
              status: int = 200, revealed: Mapping[str, str] | None = None,
              unmask_errors: Mapping[str, str] | None = None) -> tuple[str, int]:
@@ -238,13 +327,19 @@ def case_blueprint(source: CaseSource, *, roles: Sequence[str] | CaseRoles, name
                 due_preview = due_date(ctx)
             except RuleError:
                 due_preview = None
+        values = request.form if request.method == "POST" else {}
+        view = CaseView(state=state, place=place, actions=tuple(actions), staff=current_staff(),
+                        open=open_action or "", errors=form_errors or {})
+        placed = panels(view, values)
+        printed_by_panels = {kind for slot in placed.values() for panel, _html in slot for kind in panel.prints}
         return render_template(
             "case/page.html", state=state, records=loaded.records, actions=actions, labels=LABELS,
             place=place, place_label=lambda p: place_label(p, names, catalogue), status_name=status_name,
-            kind_name=kind_name, notices=casework_notices.available(state), notice_names=NOTICE_NAMES,
+            kind_name=kind_name, notice_names=NOTICE_NAMES,
+            notices=[k for k in casework_notices.available(state) if k not in printed_by_panels],
             forward_targets=ctx.forward_targets, pause_names=PAUSE_NAMES, delivery_names=DELIVERY_NAMES,
             channel_names=CHANNEL_NAMES, level_names=LEVEL_NAMES, errors=form_errors or {},
-            values=request.form if request.method == "POST" else {}, open_action=open_action,
+            values=values, open_action=open_action, panels=placed, required=source.required,
             due_preview=due_preview, bp=name, list_endpoint=source.list_endpoint,
             Status=Status, conflicts=[(c, c.translated(gettext)) for c in state.conflicts],
             may_notice=may(allowed.notice), may_scan=may(allowed.scan), may_evaluate=may(allowed.evaluate),
@@ -253,6 +348,10 @@ def case_blueprint(source: CaseSource, *, roles: Sequence[str] | CaseRoles, name
             if unmask_errors else "", reasons=access_log.reason_choices(), scan_state=source.scan_state,
             masked_id=access_log.masked_id,
         ), status
+
+    @bp.record_once
+    def _register(setup: Any) -> None:  # render_page() finds this blueprint's page by its name
+        setup.app.extensions.setdefault(EXTENSION, {})[name] = page
 
     @bp.get("/<number>")
     @guard
@@ -269,10 +368,16 @@ def case_blueprint(source: CaseSource, *, roles: Sequence[str] | CaseRoles, name
             return page(number, form_errors={"_rule": gettext("This action is not open to %(place)s now.",
                                                               place=place)}, open_action=action, status=409)
         try:
+            missing = {f: str(message) for f, message in source.required.get(action, {}).items()
+                       if not (request.form.get(f) or "").strip()}
+            if missing:
+                raise FormErrors(missing)
             kind, body = build(action, request.form, request.files, context(state))
             source.append(kind, body)
         except FormErrors as err:
             return page(number, form_errors=err.errors, open_action=action, status=400)
+        except RuleError as err:  # the app's own check at signing (a change that came in meanwhile)
+            return page(number, form_errors={"_rule": err.translated(gettext)}, open_action=action, status=400)
         flash(gettext("Saved: %(what)s.", what=kind_name(action)), "success")
         follow = {"supplement_requested": "supplement", "promised": "promise", "delivered": "delivery",
                   "refused": "refusal", "returned": "return"}.get(action)
@@ -286,12 +391,15 @@ def case_blueprint(source: CaseSource, *, roles: Sequence[str] | CaseRoles, name
     @notice_guard
     def notice(number: str, kind: str) -> Any:
         loaded = load(number)
+        options = {"assessment": request.args["assessment"]} \
+            if kind == "payment" and request.args.get("assessment") else {}
         try:
             content = casework_notices.notice(kind, loaded.state, names=source.place_names(),
-                                              catalogue=source.catalogue())
-        except RuleError:
-            abort(404)
-        access_log.record_print(kind, loaded.state)  # first: nothing printed unrecorded
+                                              catalogue=source.catalogue(), **options)
+        except RuleError as err:  # not due yet (or no such notice): say so on the case page
+            flash(err.translated(gettext), "error")
+            return redirect(url_for(f"{name}.show", number=number))
+        access_log.record_print(kind, loaded.state, **options)  # first: nothing printed unrecorded
         return render_notice(content, back_url=url_for(f"{name}.show", number=number))
 
     @bp.get("/<number>/scan/<sha256>")
@@ -302,7 +410,9 @@ def case_blueprint(source: CaseSource, *, roles: Sequence[str] | CaseRoles, name
             abort(404)
         data = source.blob(sha256)
         if data is None:
-            abort(404, gettext("The scan is not on this computer (it may have been archived at the city)."))
+            abort(404, gettext("The scan is not on this computer: it has been archived at the city.")
+                  if source.scan_state(sha256) == "archived" else
+                  gettext("The scan has not reached this computer yet: it comes with the next sync."))
         access_log.record_scan(loaded.state, sha256)  # a scan is sensitive personal data: recorded first
         mimetype = "application/pdf" if data[:4] == b"%PDF" else (
             "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg")

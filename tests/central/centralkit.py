@@ -39,3 +39,18 @@ class Clerk:
         payload = dict(data or {})
         payload["csrf_token"] = self.token(html)
         return self.client.post(path, data=payload)
+
+
+def sign_in(page: Any, url: str, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the real login form in Chromium, and wait for the page it leads to."""
+    page.set_default_timeout(8000)
+    page.goto(url + "/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+
+
+def sign_out(page: Any) -> None:
+    with page.expect_navigation():
+        page.click(".logout-form button")
