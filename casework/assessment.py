@@ -40,6 +40,8 @@ CLAUSE_FEE = "H02"
 CLAUSE_LATE_REPORT = "K03"
 CLAUSE_SATISFACTION = "E01"
 CLAUSE_BAD_REVIEW = "E02"
+SYSTEM_CLAUSES = (CLAUSE_OVERDUE, CLAUSE_FEE, CLAUSE_LATE_REPORT, CLAUSE_SATISFACTION, CLAUSE_BAD_REVIEW)
+"""A scorecard version without one of these gets no proposals for it (central warns when one is signed)."""
 SATISFACTION_THRESHOLD_PERCENT = TARGET_PCT  # one target for the satisfaction pages and the scorecard
 
 
@@ -112,6 +114,20 @@ class Scorecard:
 
     def bonus(self, code: str) -> BonusClause | None:
         return next((b for b in self.bonuses if b.code == code), None)
+
+    def part(self, code: str) -> Part | None:
+        return next((p for p in self.parts if p.code == code), None)
+
+    def to_data(self) -> dict[str, Any]:
+        """The scorecard as plain data (the TOML file's shape): the body of a signed scorecard
+        version at central; `parse_scorecard(card.to_data()) == card`."""
+        return {
+            "bonus_cap": self.bonus_cap,
+            "part": [{"code": p.code, "name": p.name, "max": p.max, "judged": p.judged,
+                      "deduction": [{"code": c.code, "text": c.text, "points": c.points, "cap": c.cap}
+                                    for c in p.deductions]} for p in self.parts],
+            "bonus": [{"code": b.code, "text": b.text, "points": b.points, "group": b.group} for b in self.bonuses],
+        }
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ NAV = [
     web.NavEntry("reviews.index", _l("Reviews"), roles=("supervisor", "inspector", "window_clerk", "card_clerk"),
                  active_prefixes=("reviews.",)),
     web.NavEntry("assessment.index", _l("Assessment"), roles=("supervisor", "inspector", "admin"),
-                 active_prefixes=("assessment.", "awards.")),
+                 active_prefixes=("assessment.", "awards.", "scorecards.", "corrections.")),
     web.NavEntry("admin.index", _l("Administration"), roles=("admin",), active_prefixes=("admin.",)),
     web.NavEntry("guide.index", _l("Service guide"), active_prefixes=("guide.",)),
 ]
@@ -106,6 +106,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     central = Central(data, clock=clock) if clock else Central(data)
     app.extensions["central"] = central
     settings = central.config
+    from central import scorecard_records  # a central made before scorecards were records: version 1 now
+
+    scorecard_records.seed(central)
 
     store_db = web.per_request_db(app, data.db)
     web.init_app(app, store_db_getter=store_db, place_name=settings.place_name, nav=NAV, data_dir=data.root,
@@ -148,6 +151,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     for module in (views_assessment, views_awards, views_bulletin):
         app.register_blueprint(module.bp)
+    from central import (  # scorecard versions; corrections after publishing
+        views_corrections,
+        views_scorecards,
+    )
+
+    app.register_blueprint(views_scorecards.bp)
+    app.register_blueprint(views_corrections.bp)
     from central import views_kiosk  # the touch screen in the hall: public, no sign-in (issue 7)
 
     app.register_blueprint(views_kiosk.bp)

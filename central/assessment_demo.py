@@ -20,9 +20,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
-from casework.assessment import packaged
 from central import assessment_records as records
-from central import assessment_scores, assessment_store
+from central import assessment_scores, assessment_store, scorecard_records, scorecard_store
 from central.evidence import Evidence, prepare
 from central.quarters import Quarter
 from central.runtime import Central
@@ -140,8 +139,9 @@ def _decide_and_publish(central: Central, quarter: Quarter, units: list[assessme
                         supervisor: str) -> int:
     decisions = 0
     for unit in units:
+        card, _version = scorecard_records.scorecard_for(central, quarter)
         with central.log._lock:
-            board = assessment_scores.board(central.log.db, quarter, scorecard=packaged(), today=central.today(),
+            board = assessment_scores.board(central.log.db, quarter, scorecard=card, today=central.today(),
                                             calendar=central.calendar(), only=unit.code)
         for n, proposal in enumerate(board.unit(unit.code).proposals):
             base = {"unit": unit.code, "quarter": quarter.text, "clause": proposal.clause,
@@ -153,20 +153,23 @@ def _decide_and_publish(central: Central, quarter: Quarter, units: list[assessme
                 central.sign(records.DISMISSED, records.check(records.DISMISSED, {
                     **base, "reason": "经核实，已在期内说明情况并整改，本季度不扣分"}))
             decisions += 1
+    card, version = scorecard_records.scorecard_for(central, quarter)
     with central.log._lock:
-        board = assessment_scores.board(central.log.db, quarter, scorecard=packaged(), today=central.today(),
+        board = assessment_scores.board(central.log.db, quarter, scorecard=card, today=central.today(),
                                         calendar=central.calendar())
-    central.sign(records.PUBLISHED, records.check(
-        records.PUBLISHED, assessment_scores.publication(board, packaged(), supervisor)))
+        used = scorecard_store.for_quarter(central.log.db, quarter.text)
+    central.sign(records.PUBLISHED, records.check(records.PUBLISHED, assessment_scores.publication(
+        board, card, supervisor, version=version, record_id=used.record_id if used else "")))
     return decisions
 
 
 def _confirm_one(central: Central, quarter: Quarter, units: list[assessment_scores.Unit], supervisor: str) -> int:
     """The first proposal the records support this quarter (a late case, a missing monthly report),
     confirmed by the supervisor; 0 when the records support none yet."""
+    card, _version = scorecard_records.scorecard_for(central, quarter)
     for unit in units:
         with central.log._lock:
-            board = assessment_scores.board(central.log.db, quarter, scorecard=packaged(), today=central.today(),
+            board = assessment_scores.board(central.log.db, quarter, scorecard=card, today=central.today(),
                                             calendar=central.calendar(), only=unit.code)
         for proposal in board.unit(unit.code).proposals:
             central.sign(records.CONFIRMED, records.check(records.CONFIRMED, {
@@ -181,6 +184,7 @@ def record_demo(central: Central, *, rng: random.Random | None = None, inspector
                 supervisor: str | None = None) -> DemoSummary:
     """Last quarter recorded, decided and published; this quarter's first findings (see the module)."""
     rng = rng or random.Random(2026)
+    scorecard_records.seed(central)  # (a central that has not started since it was made: version 1 now)
     with central.log._lock:
         units = assessment_scores.units(central.log.db)
     if not units:

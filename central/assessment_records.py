@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -57,6 +58,11 @@ KINDS = frozenset({FINDING, BONUS, CONFIRMED, DISMISSED, WITHDRAWN, PUBLISHED, N
 
 SOURCES = ("quarter_end", "monthly_random", "undercover", "open_visit")
 """Where an inspector's finding comes from (casework.assessment.Source, less `system`)."""
+
+SIGNING = threading.RLock()
+"""One check-then-sign at a time for the assessment's records (a finding, a publication, a scorecard
+version, a correction): what was checked ("not yet published", "still pending") must still hold
+when the record is signed."""
 
 MAX_TEXT = 2000
 MAX_SHORT = 200

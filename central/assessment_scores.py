@@ -7,13 +7,17 @@ central.assessment_store (withdrawn ones do not count); proposals are the system
 (central.assessment_facts) less the refs a supervisor already confirmed, left out or dismissed.
 
 A published quarter is shown as its `assessment.published` record says (scores, ranks, the units
-assessed then), never recomputed: that is what "published" means.
+assessed then), never recomputed: that is what "published" means. Once a correction of it is
+approved (central.assessment_corrections), it is shown as the last approval's signed figures say,
+each unit's published figures kept beside them (`UnitBoard.original`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,8 +36,9 @@ from casework.assessment import (
     score_quarter,
 )
 from casework.calendar import WorkCalendar
-from central import assessment_facts, assessment_store
+from central import assessment_facts, assessment_store, correction_store
 from central.assessment_store import Entry, Published
+from central.correction_store import Correction
 from central.quarters import Quarter
 from store.directory import list_nodes
 
@@ -96,12 +101,16 @@ def _refs(facts: assessment_facts.UnitFacts, clause: str) -> list[Ref]:
     return []
 
 
-def proposals(facts: assessment_facts.UnitFacts, decisions: list[Entry]) -> list[Proposal]:
-    """The system's proposals for one unit, less what active decisions already settled."""
+def proposals(facts: assessment_facts.UnitFacts, decisions: list[Entry],
+              scorecard: Scorecard | None = None) -> list[Proposal]:
+    """The system's proposals for one unit, less what active decisions already settled, and only
+    for clauses `scorecard` has (a version without one of them proposes nothing for it)."""
     from casework.assessment import CLAUSE_SATISFACTION
 
     out = []
     for finding in propose_deductions(facts.system()):
+        if scorecard is not None and scorecard.deduction(finding.clause) is None:
+            continue
         settled: set[str] = set()
         confirmed = False
         for d in decisions:
@@ -114,6 +123,33 @@ def proposals(facts: assessment_facts.UnitFacts, decisions: list[Entry]) -> list
         refs = tuple(r for r in _refs(facts, finding.clause) if r.ref not in settled)
         if refs:
             out.append(Proposal(facts.unit, finding.clause, refs))
+    return out
+
+
+def apply_changes(entries: list[Entry], corrections: Iterable[Correction]) -> list[Entry]:
+    """The unit's entries with the corrections' changes applied, in order (central.correction_records
+    has the changes): withdrawn, occurrences changed, findings and bonus deeds added; each marked
+    `corrected_by` the correction."""
+    out = list(entries)
+    for c in corrections:
+        change = c.change
+        op = change.get("op")
+        if op in ("withdraw", "count"):
+            for i, e in enumerate(out):
+                if e.id == change.get("entry") and e.active:
+                    out[i] = (dataclasses.replace(e, withdrawn_by=c.id, withdrawn_reason=c.reason,
+                                                  withdrawn_staff=c.decided_staff or c.staff,
+                                                  withdrawn_time=c.decided_time or c.time, corrected_by=c.id)
+                              if op == "withdraw" else dataclasses.replace(e, count=int(change["count"]),
+                                                                           corrected_by=c.id))
+        elif op in ("add_finding", "add_bonus"):
+            finding = op == "add_finding"
+            out.append(Entry(
+                id=c.id, kind="finding" if finding else "bonus", unit=c.unit, quarter=c.subject,
+                clause=str(change["clause"]), count=int(change.get("count", 1)),
+                source=str(change.get("source", "")), day=str(change.get("checked_on") or change.get("awarded_on")),
+                deed=str(change.get("deed", "")), text=str(change.get("text", "")), evidence=c.evidence, refs=(),
+                left_out=(), facts={}, staff=c.staff, time=c.time, corrected_by=c.id))
     return out
 
 
@@ -155,6 +191,13 @@ class UnitBoard:
     proposals: list[Proposal] = field(default_factory=list)
     facts: assessment_facts.UnitFacts | None = None
     ignored: list[Entry] = field(default_factory=list)
+    original: QuarterScore | None = None  # a corrected published quarter: the score as first published
+    original_rank: int | None = None
+
+    @property
+    def corrected(self) -> bool:
+        """Whether a correction changed this unit's published figures (score or rank)."""
+        return self.original is not None and (self.original != self.score or self.original_rank != self.rank)
 
     def active(self, kind: str) -> list[Entry]:
         return [e for e in self.entries if e.active and e.kind == kind]
@@ -181,6 +224,11 @@ class QuarterBoard:
     quarter: Quarter
     units: list[UnitBoard]
     published: Published | None
+    corrections: list[Correction] = field(default_factory=list)  # of a published quarter, every state
+
+    @property
+    def approved_corrections(self) -> list[Correction]:
+        return sorted((c for c in self.corrections if c.approved), key=lambda c: c.decided_pos or 0)
 
     @property
     def open_proposals(self) -> int:
@@ -190,7 +238,7 @@ class QuarterBoard:
         return next((u for u in self.units if u.unit.code == code), None)
 
 
-def _published_score(data: dict[str, Any]) -> QuarterScore:
+def published_score(data: dict[str, Any]) -> QuarterScore:
     """A unit's score as the published record has it (its lines included), for display."""
     lines = tuple(DeductionLine(str(d.get("clause")), "", int(d.get("occurrences", 0)), int(d.get("points", 0)))
                   for d in data.get("deductions", []) if isinstance(d, dict))
@@ -209,12 +257,22 @@ def board(db: Database, quarter: Quarter, *, scorecard: Scorecard, today: dt.dat
         by_unit.setdefault(e.unit, []).append(e)
     boards: list[UnitBoard] = []
     if published is not None:
-        for data in published.body["units"]:
+        # as corrected: the figures of the last approved correction, the published ones beside them
+        corrections = correction_store.of_subject(db, "quarter", quarter.text)
+        done = sorted((c for c in corrections if c.approved), key=lambda c: c.decided_pos or 0)
+        originals = {u["unit"]: u for u in published.body["units"]}
+        for c in done:  # (a unit may have no entry of its own until a correction adds one)
+            by_unit.setdefault(c.unit, [])
+        by_unit = {code: apply_changes(found, [c for c in done if c.unit == code]) for code, found in by_unit.items()}
+        for data in (done[-1].result if done else published.body["units"]):
             code = data["unit"]
-            boards.append(UnitBoard(Unit(code, str(data.get("name") or code)), _published_score(data),
-                                    int(data["rank"]), by_unit.get(code, [])))
+            first = originals.get(code)
+            boards.append(UnitBoard(Unit(code, str(data.get("name") or code)), published_score(data),
+                                    int(data["rank"]), by_unit.get(code, []),
+                                    original=published_score(first) if done and first else None,
+                                    original_rank=int(first["rank"]) if done and first else None))
         boards.sort(key=lambda b: (b.rank, b.unit.code))
-        return QuarterBoard(quarter, boards, published)
+        return QuarterBoard(quarter, boards, published, corrections)
     found = {u.code: u for u in units(db)}
     scored = {}
     for code, unit in found.items():
@@ -224,7 +282,7 @@ def board(db: Database, quarter: Quarter, *, scorecard: Scorecard, today: dt.dat
         unit_board = UnitBoard(unit, the_score, 0, entries, ignored=ignored)
         if only is None or only == code:
             unit_board.facts = assessment_facts.facts(db, code, quarter, today=today, calendar=calendar)
-            unit_board.proposals = proposals(unit_board.facts, entries)
+            unit_board.proposals = proposals(unit_board.facts, entries, scorecard)
         boards.append(unit_board)
     ranks = {r.score.unit: r.rank for r in rank(scored.values())}
     for b in boards:
@@ -233,19 +291,29 @@ def board(db: Database, quarter: Quarter, *, scorecard: Scorecard, today: dt.dat
     return QuarterBoard(quarter, boards, None)
 
 
-def publication(board: QuarterBoard, scorecard: Scorecard, staff: str) -> dict[str, Any]:
-    """The body of `assessment.published` for a quarter's board (see central.assessment_records)."""
+def unit_body(code: str, name: str, score: QuarterScore, rank: int) -> dict[str, Any]:
+    """One unit's figures as `assessment.published` (and an approved correction) holds them."""
+    return {
+        "unit": code, "name": name, "parts": dict(score.parts), "bonus": score.bonus, "total": score.total,
+        "rank": rank,
+        "deductions": [{"clause": d.clause, "occurrences": d.occurrences, "points": d.points}
+                       for d in score.deductions],
+        "bonuses": [{"clause": x.clause, "deed": x.deed, "points": x.points, "counted": x.counted}
+                    for x in score.bonus_lines],
+    }
+
+
+def publication(board: QuarterBoard, scorecard: Scorecard, staff: str, *, version: int = 0,
+                record_id: str = "") -> dict[str, Any]:
+    """The body of `assessment.published` for a quarter's board (see central.assessment_records);
+    `version` / `record_id`: the signed scorecard version it was scored with (central.scorecard_store)."""
+    card: dict[str, Any] = {"parts": [{"code": p.code, "name": p.name, "max": p.max} for p in scorecard.parts],
+                            "bonus_cap": scorecard.bonus_cap}
+    if version:
+        card.update(version=version, record=record_id)
     return {
         "quarter": board.quarter.text,
-        "scorecard": {"parts": [{"code": p.code, "name": p.name, "max": p.max} for p in scorecard.parts],
-                      "bonus_cap": scorecard.bonus_cap},
-        "units": [{
-            "unit": b.unit.code, "name": b.unit.name, "parts": dict(b.score.parts), "bonus": b.score.bonus,
-            "total": b.score.total, "rank": b.rank,
-            "deductions": [{"clause": d.clause, "occurrences": d.occurrences, "points": d.points}
-                           for d in b.score.deductions],
-            "bonuses": [{"clause": x.clause, "deed": x.deed, "points": x.points, "counted": x.counted}
-                        for x in b.score.bonus_lines],
-        } for b in board.units],
+        "scorecard": card,
+        "units": [unit_body(b.unit.code, b.unit.name, b.score, b.rank) for b in board.units],
         "staff": staff,
     }

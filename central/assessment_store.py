@@ -214,6 +214,7 @@ class Entry:
     withdrawn_reason: str | None = None
     withdrawn_staff: str | None = None
     withdrawn_time: str | None = None
+    corrected_by: str | None = None  # the approved correction that changed or added it (never stored here)
 
     @property
     def active(self) -> bool:

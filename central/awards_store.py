@@ -55,8 +55,8 @@ def is_decided(db: Database, year: int) -> bool:
 
 def project(db: Database, record: Record) -> None:
     """Apply one record of any kind (cheap for the kinds this module ignores); never raises."""
-    if record.origin != "C" or not record.kind.startswith("awards."):
-        return
+    if record.origin != "C" or record.kind not in records.KINDS or not record.kind.startswith("awards."):
+        return  # (awards.correction_* are central.correction_store's)
     try:
         problem = _apply(db, record)
     except (KeyError, TypeError, ValueError, AttributeError) as err:

@@ -30,7 +30,7 @@ def init(data: Path, network: str, admin_password: str | None, public_url: str) 
     """Create a central: key, catalogue, calendar and a first administrator, all as signed records."""
     from casework.calendar import WorkCalendar
     from casework.catalogue import load
-    from central import config
+    from central import config, scorecard_records
     from central.admin_records import publish_catalogue, publish_year, sign_staff
     from central.datadir import DataDir
     from central.runtime import Central
@@ -48,6 +48,7 @@ def init(data: Path, network: str, admin_password: str | None, public_url: str) 
         publish_catalogue(app, load(), note="initial catalogue")
         for year in WorkCalendar.packaged().to_years():
             publish_year(app, year)
+        scorecard_records.seed(app)  # version 1 of the sub-centre scorecard, from the packaged TOML
         password = admin_password or secrets.token_urlsafe(9)
         sign_staff(app, "admin", display_name="系统管理员", roles=["admin", "supervisor"], places=["*"],
                    password=password)

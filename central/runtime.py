@@ -35,8 +35,10 @@ from central import (
     awards_store,
     board_store,
     card_store,
+    correction_store,
     report_submissions,
     reviews_store,
+    scorecard_store,
     settlement_store,
     sms_replies_store,
     sms_store,
@@ -83,6 +85,8 @@ def ensure_schemas(db: Database) -> None:
     report_submissions.ensure_schema(db)
     assessment_store.ensure_schema(db)
     awards_store.ensure_schema(db)
+    scorecard_store.ensure_schema(db)
+    correction_store.ensure_schema(db)
     reviews_store.ensure_schema(db)
     sms_replies_store.ensure_schema(db)
 
@@ -229,6 +233,8 @@ class Central:
         kind = record.kind
         assessment_store.project(db, record)  # assessment.*, case fees, fee cards (never raises)
         awards_store.project(db, record)  # awards.* (never raises)
+        scorecard_store.project(db, record)  # assessment.scorecard versions (never raises)
+        correction_store.project(db, record)  # corrections of published quarters, decided years (never raises)
         if kind.startswith(PREFIX):
             case = record.body.get("case") if isinstance(record.body, dict) else None
             if isinstance(case, str) and case and len(case) <= 64:
@@ -348,6 +354,8 @@ class Central:
             report_submissions.reset(db)
             assessment_store.reset(db)
             awards_store.reset(db)
+            scorecard_store.reset(db)
+            correction_store.reset(db)
             reviews_store.reset(db)
         return projections.rebuild(self.log, also_reset=reset)
 

@@ -15,7 +15,6 @@ blobs are stored; the form carries their names), so an inspector never uploads a
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from typing import Any
 
 from flask import (
@@ -37,7 +36,7 @@ from werkzeug.wrappers import Response
 from casework import assessment as rules
 from casework.assessment import Scorecard
 from central import assessment_records as records
-from central import assessment_scores, assessment_store, evidence
+from central import assessment_scores, assessment_store, correction_store, evidence, scorecard_store
 from central.pages import central_of, staff_name
 from central.quarters import Quarter
 from sync.canonical import nfc
@@ -53,7 +52,7 @@ LATE_DAYS = 31
 """A check may be dated up to this many days after its quarter (the quarter-end inspection often
 falls in the first days of the next quarter), never in the future."""
 _UPLOADS = "assessment_uploads"
-_SIGNING = threading.Lock()  # one check-then-sign at a time: "not yet published" must still hold when signed
+_SIGNING = records.SIGNING  # one check-then-sign at a time: "not yet published" must still hold when signed
 
 SOURCE_NAMES = {
     "quarter_end": _l("Quarter-end check"),
@@ -62,6 +61,14 @@ SOURCE_NAMES = {
     "open_visit": _l("Open visit"),
     "system": _l("The system's records"),
 }
+OP_NAMES = {  # what a correction of a published quarter puts right (central.correction_records)
+    "withdraw": _l("An entry should not have counted"),
+    "count": _l("The number of occurrences was wrong"),
+    "add_finding": _l("A deduction was missed"),
+    "add_bonus": _l("A bonus deed was missed"),
+}
+OUTCOME_NAMES = {"approved": _l("Approved"), "rejected": _l("Rejected"), "withdrawn": _l("Withdrawn by the filer"),
+                 None: _l("Waiting for approval")}
 FEE_REASONS = {
     "paid_at_node": _l("fee taken at the counter, not at the settlement centre"),
     "refunded_at_node": _l("fee refunded at the counter, not at the settlement centre"),
@@ -72,8 +79,14 @@ FEE_REASONS = {
 }
 
 
-def scorecard() -> Scorecard:
-    return rules.packaged()
+def scorecard_version(quarter: Quarter) -> scorecard_store.ScorecardVersion | None:
+    """The signed scorecard version the quarter is scored with (central.scorecard_store's rule)."""
+    return scorecard_store.for_quarter(store_db(), quarter.text)
+
+
+def scorecard(quarter: Quarter) -> Scorecard:
+    found = scorecard_version(quarter)
+    return found.card if found is not None else rules.packaged()  # (none only before the first start)
 
 
 def _quarter(text: str) -> Quarter:
@@ -85,7 +98,7 @@ def _quarter(text: str) -> Quarter:
 
 def _board(quarter: Quarter, only: str | None = None) -> assessment_scores.QuarterBoard:
     central = central_of()
-    return assessment_scores.board(store_db(), quarter, scorecard=scorecard(), today=central.today(),
+    return assessment_scores.board(store_db(), quarter, scorecard=scorecard(quarter), today=central.today(),
                                    calendar=central.calendar(), only=only)
 
 
@@ -103,7 +116,10 @@ def _frozen_message(published: assessment_store.Published) -> str:
 def _common(quarter: Quarter) -> dict[str, Any]:
     """What every assessment page shows around its content."""
     staff = current_staff()
-    return {"quarter": quarter, "card": scorecard(), "source_names": SOURCE_NAMES, "fee_reasons": FEE_REASONS,
+    return {"quarter": quarter, "card": scorecard(quarter), "card_version": scorecard_version(quarter),
+            "source_names": SOURCE_NAMES, "fee_reasons": FEE_REASONS,
+            "pending_corrections": len(correction_store.pending(store_db())), "op_names": OP_NAMES,
+            "outcome_names": OUTCOME_NAMES,
             "may_record": bool(staff and staff.has_role(*RECORDERS)),
             "may_decide": bool(staff and staff.has_role(*DECIDERS)), "this_quarter": Quarter.of(central_of().today()),
             "frozen_quarter": assessment_store.is_published(store_db(), quarter.text)}
@@ -170,7 +186,8 @@ def unit(quarter: str, unit: str) -> tuple[str, int]:
 @roles_required(*READERS)
 def evidence_file(sha256: str) -> Response:
     """A piece of evidence named by an assessment record: photos shown, documents downloaded."""
-    found = assessment_store.evidence_named(store_db(), sha256)
+    db = store_db()
+    found = assessment_store.evidence_named(db, sha256) or correction_store.evidence_named(db, sha256)
     if found is None or not _blobs().has(sha256):
         abort(404)
     data = _blobs().read(sha256)
@@ -192,7 +209,7 @@ def _remember_uploads(kept: list[evidence.Evidence]) -> None:
     session[_UPLOADS] = list(dict.fromkeys(shas))[-40:]
 
 
-def _collect_evidence(errors: dict[str, Any]) -> list[evidence.Evidence]:
+def collect_evidence(errors: dict[str, Any]) -> list[evidence.Evidence]:
     """Evidence kept from an earlier attempt plus this request's uploads; problems into `errors`."""
     blobs = _blobs()
     kept = evidence.kept_evidence(blobs, request.form.getlist("kept"), _allowed_uploads())
@@ -280,7 +297,7 @@ def finding(quarter: str) -> Any:
     errors: dict[str, Any] = {}
     code = _check_unit(errors)
     clause = request.form.get("clause", "").strip()
-    if scorecard().deduction(clause) is None:
+    if scorecard(q).deduction(clause) is None:
         errors["clause"] = gettext("Choose the clause of the scorecard the finding falls under.")
     try:
         count = int(request.form.get("count", ""))
@@ -295,7 +312,7 @@ def finding(quarter: str) -> Any:
     day = _check_day("checked_on", q, errors)
     text = _text("text", errors, required=True, limit=records.MAX_TEXT,
                  message=gettext("Write what was found."))
-    items = _collect_evidence(errors)
+    items = collect_evidence(errors)
     if errors:
         return _form("assessment/finding.html", q, errors=errors, kept=items, status=400)
     refused = _sign_entry(q, records.FINDING, {
@@ -316,13 +333,13 @@ def bonus(quarter: str) -> Any:
     errors: dict[str, Any] = {}
     code = _check_unit(errors)
     clause = request.form.get("clause", "").strip()
-    if scorecard().bonus(clause) is None:
+    if scorecard(q).bonus(clause) is None:
         errors["clause"] = gettext("Choose the bonus clause the deed earns.")
     deed = assessment_scores.normal_deed(_text("deed", errors, required=True, limit=records.MAX_SHORT,
                                                message=gettext("Name the deed (what was praised, by whom, when).")))
     day = _check_day("awarded_on", q, errors)
     text = _text("text", errors, required=False, limit=records.MAX_TEXT, message="")
-    items = _collect_evidence(errors)
+    items = collect_evidence(errors)
     if not errors:
         same = [e for e in assessment_store.entries(store_db(), q.text, code)
                 if e.active and e.kind == "bonus" and e.clause == clause
@@ -425,8 +442,10 @@ def publish(quarter: str) -> Any:
             for message in blockers:
                 flash(message, "error")
             return redirect(back)
-        central.sign(records.PUBLISHED, records.check(records.PUBLISHED,
-                                                      assessment_scores.publication(board, scorecard(), staff_name())))
+        used = scorecard_version(q)
+        central.sign(records.PUBLISHED, records.check(records.PUBLISHED, assessment_scores.publication(
+            board, scorecard(q), staff_name(), version=used.version if used else 0,
+            record_id=used.record_id if used else "")))
     flash(gettext("%(quarter)s published: the bulletin is public and the scores are final.", quarter=q.text),
           "success")
     return redirect(back)

@@ -30,10 +30,17 @@ from werkzeug.wrappers import Response
 
 from casework import awards as rules
 from casework.assessment import AssessmentError, QuarterScore, Ranked
+from central import (
+    assessment_corrections,
+    assessment_scores,
+    assessment_store,
+    award_corrections,
+    awards_store,
+)
 from central import assessment_records as records
-from central import assessment_scores, assessment_store, awards_store
 from central.pages import central_of, staff_name
 from central.quarters import year_quarters
+from central.views_assessment import OUTCOME_NAMES
 from sync.canonical import nfc
 from web.auth import current_staff, roles_required
 from web.settings import store_db
@@ -43,6 +50,9 @@ READERS = ("supervisor", "inspector", "admin")
 DECIDERS = ("supervisor",)
 _YEAR = re.compile(r"^\d{4}$")
 AWARD_CHOICES = ("", "model", "individual")
+LIST_NAMES = {"collectives": _l("Advanced collectives"), "models": _l("Window service models"),
+              "individuals": _l("Advanced window individuals"), "directors": _l("Excellent sub-centre directors")}
+"""The awarded lists of a decision, as a correction names them (central.award_corrections)."""
 
 
 def _year(text: str) -> int:
@@ -64,6 +74,7 @@ class Year:
     nominees: list[awards_store.Nominee]
     decided: awards_store.Decided | None
     units: list[assessment_scores.Unit] = field(default_factory=list)
+    decision: award_corrections.YearDecision | None = None  # the decision as corrected, and any review it needs
 
     @property
     def quarters(self) -> list[str]:
@@ -98,7 +109,7 @@ def load_year(year: int) -> Year:
     rankings: list[list[Ranked]] = []
     for p in published:
         ranking = []
-        for u in p.body["units"]:
+        for u in assessment_corrections.current_units(db, p.quarter) or p.body["units"]:  # as corrected
             names[u["unit"]] = str(u.get("name") or u["unit"])
             quarter_ranks.setdefault(u["unit"], {})[p.quarter] = (u["rank"], u["total"])
             ranking.append(Ranked(u["rank"], QuarterScore(u["unit"], dict(u["parts"]), (), u["bonus"], (), u["total"])))
@@ -113,7 +124,7 @@ def load_year(year: int) -> Year:
     for u in units:
         names.setdefault(u.code, u.name)
     return Year(year, published, names, quarter_ranks, collectives, problem, awards_store.nominations(db, year),
-                awards_store.decision(db, year), units)
+                awards_store.decision(db, year), units, award_corrections.year_decision(db, year))
 
 
 def _render(y: Year, *, errors: dict[str, Any] | None = None, form: str = "", status: int = 200) -> tuple[str, int]:
@@ -121,6 +132,8 @@ def _render(y: Year, *, errors: dict[str, Any] | None = None, form: str = "", st
     today = central_of().today()
     return render_template(
         "awards/year.html", y=y, errors=errors or {}, form=form, values=request.form if errors else {},
+        list_names=LIST_NAMES, outcome_names=OUTCOME_NAMES,
+        nominee_names={n["id"]: n for n in y.decided.body.get("nominations", [])} if y.decided else {},
         may_decide=bool(staff and staff.has_role(*DECIDERS)), today=today, rules=rules,
         unit_options=[(u.code, f"{u.code} {u.name}") for u in y.units],
         default_day=today.isoformat()), status
@@ -205,7 +218,7 @@ TITLES = {"window service models": _l("window service models"),
           "excellent sub-centre directors": _l("excellent sub-centre directors")}
 
 
-def _rule_errors(err: AssessmentError) -> list[str]:
+def rule_errors(err: AssessmentError) -> list[str]:
     out = []
     for e in err.errors:
         params = {k: (str(TITLES[v]) if k == "title" and v in TITLES else v) for k, v in e.params.items()}
@@ -255,7 +268,7 @@ def decide(year: str) -> Any:
     try:
         rules.record_window_awards(nominations, models, individuals, decision)
     except AssessmentError as err:
-        errors["window_awards"] = _rule_errors(err)
+        errors["window_awards"] = rule_errors(err)
     inputs: list[rules.DirectorInput] = []
     for u in y.units:
         director = " ".join(nfc(form.get(f"director-{u.code}", "")).split())
@@ -269,7 +282,7 @@ def decide(year: str) -> Any:
     try:
         rules.record_director_awards(inputs, chosen, decision)
     except AssessmentError as err:
-        errors.setdefault("directors", []).extend(_rule_errors(err))
+        errors.setdefault("directors", []).extend(rule_errors(err))
     if errors:
         return _render(y, errors=errors, form="decide", status=400)
     body = {
@@ -303,4 +316,5 @@ def result(year: str) -> Any:
     body = y.decided.body
     nominees = {n["id"]: n for n in body.get("nominations", [])}
     names = {s["unit"]: s["name"] for s in body.get("standings", [])} | y.names
-    return render_template("awards/result.html", y=y, body=body, nominees=nominees, names=names)
+    return render_template("awards/result.html", y=y, body=body, nominees=nominees, names=names, d=y.decision,
+                           current=y.decision.current if y.decision else {}, list_names=LIST_NAMES)
