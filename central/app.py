@@ -118,7 +118,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["place_label"] = place_label
     router = Router(lambda: central.log.db)
     blobs = BlobStore(data.blobs)
-    sync_bp = create_sync_blueprint(central.log, route=router.nodes_for, group=router.group_of, blobs=blobs)
+    from central import sealing_key  # the scans in USB bundles are sealed to it (made if missing)
+
+    sealing = sealing_key.ensure(central)
+    app.extensions["central_sealing"] = sealing
+    sync_bp = create_sync_blueprint(central.log, route=router.nodes_for, group=router.group_of, blobs=blobs,
+                                    sealing=sealing, plain_bundles_until=sealing_key.plain_until(settings))
     web.csrf.exempt(sync_bp)  # nodes sign every request with their key; there is no browser session
     app.register_blueprint(sync_bp)
 
@@ -169,6 +174,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(views_access.bp)
     app.register_blueprint(views_retention.bp)
+    from central import views_bundles  # USB bundles brought to the city, and their replies
+
+    app.register_blueprint(views_bundles.bp)
     if config.get("RETENTION_JOB", False):
         retention_job.start(app, central)
     app.register_blueprint(case_blueprint(case_source(), roles=CASE_ROLES))  # the page both apps show

@@ -46,6 +46,11 @@ class CentralConfig:
     address for every visitor, so it gets `kiosk_tries` status questions per 10 minutes instead of
     the 10 a single person's device gets."""
     kiosk_tries: int = 200
+    plain_bundles_until: str = ""
+    """The last day (YYYY-MM-DD, China time) an OLD USB bundle whose scans are not sealed (made by a
+    service point before its upgrade) is still accepted, with a warning; empty: refused, and the
+    service point exports again once upgraded (nothing is lost: its records and scans wait on its
+    PC). Set it only while service points are being upgraded (sync/bundle.py)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def is_kiosk(self, address: str) -> bool:

@@ -1,8 +1,8 @@
 """Where central keeps its things inside its data folder.
 
 One SQLite file (the record log, the shared projections and central's own tables), the signing
-key beside it and never inside it (backups of the database must not carry the key), the Flask
-session secret, attachments (blobs) and central.toml.
+key and the sealing key beside it and never inside it (backups of the database must not carry a
+key), the Flask session secret, attachments (blobs) and central.toml.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from central.config import CentralConfig, load
 from sync.keys import default_key_path
+from sync.sealing import KEY_FILE as SEALING_KEY_FILE
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,12 @@ class DataDir:
     @property
     def key(self) -> Path:
         return default_key_path(self.db)
+
+    @property
+    def sealing_key(self) -> Path:
+        """Central's X25519 sealing key (sync/sealing.py): beside the signing key, 0600, never in
+        the database or a backup; the scans in the nodes' USB bundles are sealed to it."""
+        return self.root / SEALING_KEY_FILE
 
     @property
     def blobs(self) -> Path:

@@ -107,6 +107,7 @@ RETENTION_WORDS = {
     "sms": "sent SMS still holding a number or text",
     "login_failures": "old failed sign-ins",
     "ops_logs": "old operators' log files",
+    "bundles": "old USB bundle files (replies to service points)",
 }
 
 

@@ -9,7 +9,8 @@ The sync server asks `Router.nodes_for(record)` (or `wants(node, record)`) when 
   that has held it or is named as its next holder. A village that forwarded a case up therefore
   sees the window's results come back, and a node the case reaches late is sent its earlier
   records with the first one routed to it (`group_of`). `scans.archived` (the city holds an ended
-  case's scans: delete your copies) goes the same way; the retention policy goes to every node;
+  case's scans: delete your copies) goes the same way; the retention policy and central's sealing
+  key (`sealing.key`: the scans in a USB bundle are sealed to it) go to every node;
 Everything else stays at central, among it every place's access records (`access.logged`) and the
 nodes' `scans.dropped`: evidence for the city's supervisors, not news for other service points. A node receives exactly these records; for the rest of each
 origin's chain it gets central's signed elisions (sync/elision.py), never the records.
@@ -30,7 +31,7 @@ from sync.envelope import Record
 EVERYONE = "*"
 NODE_ROLES = frozenset({"village_clerk", "town_clerk", "node_admin"})
 _BROADCAST = ("catalogue.published", "calendar.year", "node.enrolled", "node.key_rotated", "node.revoked",
-              "directory.placed", "retention.policy")
+              "directory.placed", "retention.policy", "sealing.key")
 
 
 class Router:

@@ -31,6 +31,7 @@ def _due_names() -> dict[str, str]:
         "sms": gettext("Sent SMS still holding a number or text"),
         "login_failures": gettext("Old failed sign-ins"),
         "ops_logs": gettext("Old operators' log files"),
+        "bundles": gettext("Old USB bundle files (replies to service points)"),
     }
 
 

@@ -71,7 +71,8 @@ def same_fingerprint(a: str, b: str) -> bool:
 #    --central URL --out ANS` hands it to central's enrolment endpoint and writes central's answer
 #    (its public key and fingerprint, the network, the directory).
 # 3. back at the village PC: `bianmin enrol-offline finish --data DIR --answer ANS` pins central's
-#    key and shows the fingerprint. The first records (staff, catalogue) then arrive like every
+#    key and shows the fingerprint; it also keeps central's signed sealing key from the answer, so
+#    the scans in the very first bundle are sealed. The first records (staff, catalogue) then arrive like every
 #    later exchange: `node bundle-export`, carried and answered (`node carry` at a town), and
 #    `node bundle-import`.
 REQUEST_FORMAT = "bianmin-enrol-request-1"
@@ -134,7 +135,8 @@ def finish(data_dir: str | Path, answer: dict[str, object], *, keep_url: bool = 
                                     central_url=str(answer["central_url"]) if keep_url else "",
                                     central_public=str(body["central_public_key"]),
                                     central_fingerprint=str(body["central_fingerprint"]),
-                                    parent=str(answer.get("parent") or "")))
+                                    parent=str(answer.get("parent") or ""),
+                                    central_sealing=str(body.get("sealing") or "")))
     return str(body["central_fingerprint"])
 
 

@@ -69,7 +69,8 @@ def init(data: Path, central_url: str, token: str, node_id: str, network: str, n
                 enrolled_name = str(record.body.get("name") or "")
     config = NodeConfig(node_id=node_id, name=enrolled_name or node_id, network=answer.get("net", network),
                         central_url=central_url.rstrip("/"), central_public=answer["central_public_key"],
-                        central_fingerprint=answer["central_fingerprint"], public_url=public_url, parent=parent)
+                        central_fingerprint=answer["central_fingerprint"], public_url=public_url, parent=parent,
+                        central_sealing=str(answer.get("sealing") or ""))
     write_config(data, config)
     click.echo(f"enrolled {node_id} ({config.name}) on network {config.network}")
     click.echo(f"city key fingerprint: {config.central_fingerprint}")
@@ -148,26 +149,33 @@ def run(data: Path, port: int, host: str, no_sync: bool) -> None:
               help="the bundle file to write (on the USB stick); default DATA/bundles/<node>-<seqs>.zip, "
                    "deleted there after the retention policy's bundle_days")
 def bundle_export(data: Path, out: Path | None) -> None:
-    """Write this node's unsent records and scans to a signed bundle for a USB stick."""
+    """Write this node's unsent records and scans (sealed to the city) to a signed bundle for a USB stick."""
     import tempfile
 
     from node.context import Node
     from node.housekeeping import BUNDLES_DIR
-    from sync.bundle import export_bundle
+    from sync.bundle import export_bundle, export_summary
     from sync.keys import NodeKey, default_key_path
 
     the_node = Node.open(data)
     try:
         target = out or Path(tempfile.mkdtemp(dir=_bundles(data, BUNDLES_DIR))) / "bundle.zip"
         manifest = export_bundle(the_node.log, NodeKey.load(default_key_path(the_node.db_path)), target,
-                                 blobs=the_node.blobs)
+                                 blobs=the_node.blobs, seal_to=the_node.seal_to())
         if out is None:  # named like the download from the sync page, beside the others it keeps
             out = target.parent.parent / f"{the_node.config.node_id}-{manifest['first_seq']}-{manifest['last_seq']}.zip"
             target.replace(out)
             target.parent.rmdir()
     finally:
         the_node.close()
-    click.echo(f"wrote {out}: {manifest['records']} records (seq {manifest['first_seq']}-{manifest['last_seq']})")
+    summary = export_summary(manifest)
+    click.echo(f"wrote {out}: {manifest['records']} records (seq {manifest['first_seq']}-{manifest['last_seq']}), "
+               f"{summary['scans']} scans sealed to the city")
+    if summary["held_back"]:
+        click.echo(f"{summary['held_back']} scans stay here: the city's sealing key has not reached this node yet; "
+                   "the reply brings it, and the next bundle carries them")
+    if summary["damaged"]:
+        click.echo(f"{summary['damaged']} scans could not be read here and were left out (run doctor)")
     click.echo("carry it to a town centre or the city; bring the reply back and run bundle-import")
 
 
@@ -224,3 +232,7 @@ def bundle_import(data: Path, reply: Path) -> None:
         the_node.close()
     click.echo(f"receipted up to seq {result['receipt_seq']}; {result['pulled']} records received; "
                f"waiting to be sent: {pending} records")
+    for warning in result["warnings"]:
+        if warning.get("code") == "plain_scans":
+            click.echo(f"WARNING: that bundle carried {warning.get('scans')} scans unsealed (made before this node "
+                       "was upgraded): delete it from the USB stick")

@@ -3,7 +3,8 @@
 The folder holds everything a node has, so that backing it up (or moving it to a new PC) is one
 copy, and the key file lives outside the database so that backups of the database never carry it:
 
-    node.toml           node id, tier, name, network, central's URL and pinned public key
+    node.toml           node id, tier, name, network, central's URL and pinned public key, and
+                        central's signed sealing key as the enrolment answer carried it
     bianmin.sqlite      the record log (sync) and every projection (store), one SQLite file (WAL)
     bianmin.key         this node's Ed25519 key (0600; sync.keys.default_key_path)
     secret_key          signs session cookies (web.security)
@@ -45,6 +46,9 @@ class NodeConfig:
     central_fingerprint: str     # as shown at enrolment, for people to compare
     public_url: str = ""         # the status-query address printed on notices (default central_url)
     parent: str = ""             # a village room's town centre (T0101): where town items go
+    central_sealing: str = ""    # central's signed `sealing.key` record from the enrolment answer
+    #                              (base64 raw "." base64 sig; sync/sealing.py): scans in a USB bundle
+    #                              are sealed to it, even before the first sync brings the record
 
     @property
     def tier(self) -> str:

@@ -27,6 +27,8 @@ from sync.blobs import BlobStore
 from sync.envelope import Record
 from sync.keys import NodeKey, default_key_path
 from sync.logstore import LogStore
+from sync.sealing import KIND as SEALING_KIND
+from sync.sealing import Recipient, newest
 from sync.status import StateFile, SyncStatus, snapshot
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,18 @@ class Node:
             if body.get("node") == self.config.node_id and isinstance(body.get("town"), str):
                 town = body["town"]
         return town
+
+    def seal_to(self) -> Recipient | None:
+        """Central's sealing key (the scans in a USB bundle are sealed to it, sync/sealing.py): the
+        newest central published, from a `sealing.key` record received by sync or in a reply, or the
+        one the enrolment answer carried (node.toml), checked against central's pinned key. None
+        for a node enrolled before central had one that has not synced since: its bundles then
+        carry records only, and its scans wait for the key."""
+        pinned = Recipient.from_wire(self.config.central_sealing, owner_public=self.config.central_public_bytes,
+                                     network=self.config.network)
+        received = [Recipient.from_record(s.record)
+                    for s in self.log.records_after(0, kinds=[SEALING_KIND], origins=["C"], limit=100_000)]
+        return newest(pinned, *received)
 
     def sync_status(self) -> SyncStatus:
         """What the home page shows about sync, with counts read fresh from the log."""

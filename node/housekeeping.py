@@ -14,7 +14,7 @@ and apply the retention policy to its files. Runs after every successful sync (n
    ever sent). One never sent is kept untouched (the old key file may still be found) and doctor
    says so. Archived scans are never fetched back.
 3. Files: USB bundle files in `<data>/bundles/` past `bundle_days`, operators' log files past
-   `ops_log_days`, failed sign-ins past `login_failures_days` (web.retention).
+   `ops_log_days`, failed sign-ins past `login_failures_days` (web.retention, as at central).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from sync.blobs import SHA256_RE
 from web import retention
 
 log = logging.getLogger(__name__)
-BUNDLES_DIR = "bundles"
+BUNDLES_DIR = retention.BUNDLES_DIR
 
 
 @dataclass
@@ -73,10 +73,6 @@ def archived_here(node: Node) -> dict[str, list[tuple[str, str]]]:
         needed = {sha for pairs in held.values() for sha, _ in pairs
                   if store_scans.needed_elsewhere(node.log.db, sha)}
     return {case: kept for case, pairs in held.items() if (kept := [p for p in pairs if p[0] not in needed])}
-
-
-def bundle_files(node: Node, policy: RetentionPolicy, now: float) -> list[Path]:
-    return retention.old_files(node.data_dir / BUNDLES_DIR, "*.zip", days=policy["bundle_days"], now=now)
 
 
 def _central_holds(client: Any, sha256: str) -> bool:
@@ -152,9 +148,9 @@ def due_at(folder: Path, now: float | None = None) -> Pass:
             policy, archived, needed = DEFAULT, {}, set()
         found.sweep.add("scans_to_drop", sum(1 for pairs in archived.values() for sha, _ in pairs
                                              if sha in present and sha not in needed))
-        found.sweep.add("bundles", len(retention.old_files(folder / BUNDLES_DIR, "*.zip", days=policy["bundle_days"],
-                                                           now=now)))
-        if db is not None:
+        if db is None:  # no database yet: the files are still judged, by the default policy
+            found.sweep.add("bundles", len(retention.old_bundle_files(folder, policy, now)))
+        else:
             with contextlib.suppress(sqlite3.OperationalError):
                 for kind, n in retention.shared_due(folder, db, policy, now).counts.items():
                     found.sweep.add(kind, n)
@@ -210,7 +206,6 @@ def run(node: Node, client: Any, now: float | None = None, *, unreadable: bool =
         done.unsent_unreadable += result.unsent_unreadable
         for kind, n in result.sweep.counts.items():
             done.sweep.add(kind, n)
-    done.sweep.add("bundles", retention.delete(bundle_files(node, policy, now)))
     with node.log.transaction() as db:
         for kind, n in retention.shared_apply(node.data_dir, db, policy, now).counts.items():
             done.sweep.add(kind, n)

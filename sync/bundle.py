@@ -484,6 +484,7 @@ def answer_bundle(store: LogStore, routes: Routes, source: Source, *, blobs: Blo
         since = bundle.manifest.get("since", 0)
         status, answer = accept_batch(store, node, pairs, since=since if isinstance(since, int) else 0)
         answer["status"] = status
+        answer["node"] = node
         held = _store_scans(bundle, blobs, sealing) if blobs is not None else []
         answer["blobs"] = held
         held_back = bundle.manifest.get("held_back")

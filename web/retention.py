@@ -1,11 +1,12 @@
 """Housekeeping both apps do under the retention policy (casework.retention, store.retention).
 
 The steps that are the same at a village PC and at the city: the operators' log files past
-`ops_log_days`, the failed sign-ins past `login_failures_days`. Each step has a "due" half (what
-`bianmin node doctor` / `central doctor` report) and an "apply" half (what the app's job does),
-from the same selection, so a report and the deletion it announces never disagree. Each app adds
-its own steps (node.housekeeping: archived scans, USB bundles; central.retention_job: archiving,
-SMS, scans at the city).
+`ops_log_days`, the failed sign-ins past `login_failures_days`, and the USB bundle files kept in
+`<data>/bundles/` past `bundle_days` (a node's exports, central's replies to bundles brought to its
+page). Each step has a "due" half (what `bianmin node doctor` / `central doctor` report) and an
+"apply" half (what the app's job does), from the same selection, so a report and the deletion it
+announces never disagree. Each app adds its own steps (node.housekeeping: archived scans;
+central.retention_job: archiving, SMS, scans at the city).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from store import accounts
 
 LOG_DIR = "logs"          # installer.ops_logging writes <data>/logs/bianmin.log, rotated daily
 LOG_PREFIX = "bianmin.log"
+BUNDLES_DIR = "bundles"   # USB bundle files an app keeps a while (`bundle_days`): `*.zip`
 DAY = 86400.0
 
 
@@ -68,8 +70,14 @@ def delete(paths: list[Path]) -> int:
     return done
 
 
+def old_bundle_files(data_dir: Path, policy: RetentionPolicy, now: float) -> list[Path]:
+    """USB bundle files in `<data>/bundles/` past `bundle_days`."""
+    return old_files(data_dir / BUNDLES_DIR, "*.zip", days=policy["bundle_days"], now=now)
+
+
 def shared_due(data_dir: Path, db: Database, policy: RetentionPolicy, now: float) -> Sweep:
     sweep = Sweep()
+    sweep.add("bundles", len(old_bundle_files(data_dir, policy, now)))
     sweep.add("ops_logs", len(old_log_files(data_dir, policy, now)))
     sweep.add("login_failures", accounts.stale_failures(db, before=now - policy["login_failures_days"] * DAY, now=now))
     return sweep
@@ -78,6 +86,7 @@ def shared_due(data_dir: Path, db: Database, policy: RetentionPolicy, now: float
 def shared_apply(data_dir: Path, db: Database, policy: RetentionPolicy, now: float) -> Sweep:
     """Delete what `shared_due` reports (`db` in a transaction the caller holds, or autocommit)."""
     sweep = Sweep()
+    sweep.add("bundles", delete(old_bundle_files(data_dir, policy, now)))
     sweep.add("ops_logs", delete(old_log_files(data_dir, policy, now)))
     sweep.add("login_failures", accounts.forget_failures(db, before=now - policy["login_failures_days"] * DAY, now=now))
     return sweep

@@ -1,10 +1,12 @@
-"""Sync status in plain words, and the "sync now" button."""
+"""Sync status in plain words, the "sync now" button, and sync by USB stick: a bundle saved for the
+stick (scans sealed to the city), the city's reply imported, and at a town with a link a village's
+bundle relayed to the city."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext
 
 from node.views.common import NODE_ROLES, db, node, sync
@@ -12,8 +14,18 @@ from store import projections
 from sync.status import MESSAGES
 from web.access_log import record_export
 from web.auth import roles_required, safe_next
+from web.bundle_texts import BUNDLE_PROBLEMS, bundle_problem, held_back_note, plain_warning
+from web.retention import BUNDLES_DIR
 
 bp = Blueprint("syncpage", __name__, url_prefix="/sync")
+CARRY_MAX_BYTES = 256 * 1024 * 1024  # a village's bundle, as central accepts it (SyncConfig.max_bundle_bytes)
+
+
+@bp.before_request
+def _bundle_size_limit() -> None:
+    """A village's bundle is larger than any form: relaying one gets the city's bundle limit."""
+    if request.endpoint == "syncpage.carry":
+        request.max_content_length = CARRY_MAX_BYTES
 
 
 def describe_error(code: str | None, params: dict[str, Any]) -> str:
@@ -41,30 +53,34 @@ def index() -> str:
     }
     return render_template("node/sync.html", status=status, error=describe_error(status.error_code, status.error_params),
                            receipts=list(reversed(receipts)), has_client=sync().client is not None,
-                           config=the_node.config, problems=problems)
+                           config=the_node.config, problems=problems, sealing=the_node.seal_to(),
+                           waiting_scans=len(the_node.blobs.unsent()))
 
 
 @bp.post("/export")
 @roles_required(*NODE_ROLES)
 def export() -> Any:
-    """The unsent records and scans as a signed bundle file, for a USB stick (no link needed)."""
-    import tempfile
-    from pathlib import Path
-
-    from sync.bundle import export_bundle
+    """The unsent records and scans as a signed bundle file, for a USB stick (no link needed). The
+    scans are sealed to the city (sync/sealing.py): only the city opens them, not whoever finds the
+    stick. The file is also kept in `<data>/bundles/` until the retention policy's `bundle_days`,
+    and sent from there piece by piece (a bundle of scans can weigh a hundred megabytes)."""
+    from sync.bundle import export_bundle, export_summary
     from sync.keys import NodeKey, default_key_path
 
     the_node = node()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bundle.zip"
-        manifest = export_bundle(the_node.log, NodeKey.load(default_key_path(the_node.db_path)), path,
-                                 blobs=the_node.blobs)
-        data = path.read_bytes()
+    folder = the_node.data_dir / BUNDLES_DIR
+    folder.mkdir(exist_ok=True)
+    path = folder / f".{the_node.config.node_id}-export.zip"
+    manifest = export_bundle(the_node.log, NodeKey.load(default_key_path(the_node.db_path)), path,
+                             blobs=the_node.blobs, seal_to=the_node.seal_to())
     name = f"{the_node.config.node_id}-{manifest['first_seq']}-{manifest['last_seq']}.zip"
+    path = path.replace(folder / name)
+    summary = export_summary(manifest)
     # the bundle holds applicants' records and scans: taking it away is an export, recorded first
-    record_export(name, manifest["records"], scans=len(the_node.blobs.unsent()))
-    return Response(data, mimetype="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    record_export(name, manifest["records"], scans=summary["scans"], held_back=summary["held_back"])
+    if summary["held_back"]:
+        flash(held_back_note(summary["held_back"]), "warning")
+    return send_file(path, mimetype="application/zip", as_attachment=True, download_name=name)
 
 
 @bp.post("/import")
@@ -83,12 +99,65 @@ def import_() -> Any:
     try:
         result = import_reply(the_node.log, the_node.config.central_public_bytes, upload.read(),
                               blobs=the_node.blobs)
-    except (Refusal, SyncError):
-        flash(gettext("The reply file was refused (damaged, altered or not for this service point). "
-                      "Nothing from it was stored."), "error")
+    except Refusal as err:
+        flash(bundle_problem(err.code, reply=True), "error")
+    except SyncError as err:
+        flash(describe_error(err.code, dict(err.params)) or gettext("The reply file was refused."), "error")
     else:
         flash(gettext("Reply imported: %(got)s records received.", got=result["pulled"]), "success")
+        refused = result["answer"].get("refused")
+        if isinstance(refused, dict):
+            flash(describe_error("sync.refused", {"reason": refused.get("code", "")}), "error")
+        for warning in result["warnings"]:
+            if warning.get("code") == "plain_scans":
+                flash(plain_warning(int(warning.get("scans", 0)), str(warning.get("until", ""))), "warning")
     return redirect(url_for("syncpage.index"))
+
+
+@bp.post("/carry")
+@roles_required(*NODE_ROLES)
+def carry() -> Any:
+    """A village's bundle relayed to the city over this node's link (a town centre for its villages),
+    and the city's reply handed back for the stick. This node only carries it: the bundle's own
+    signature says whose records they are, and its scans are sealed to the city, so nothing here can
+    open them (nor needs to)."""
+    from sync.client import SyncError
+
+    runner = sync()
+    upload = request.files.get("bundle")
+    if runner.client is None:
+        flash(gettext("This service point has no network address for the city; records travel by USB bundle."),
+              "warning")
+        return redirect(url_for("syncpage.index"))
+    if upload is None or not upload.filename:
+        flash(gettext("Choose the bundle file from the USB stick."), "error")
+        return redirect(url_for("syncpage.index"))
+    try:
+        reply = runner.client.carry_bundle(upload.read())
+    except SyncError as err:
+        if err.code in BUNDLE_PROBLEMS:
+            flash(bundle_problem(err.code), "error")
+        else:
+            flash(describe_error(err.code, dict(err.params)) or gettext("The bundle was refused."), "error")
+        return redirect(url_for("syncpage.index"))
+    village = _reply_for(reply)
+    return Response(reply, mimetype="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{village}-reply.zip"'})
+
+
+def _reply_for(reply: bytes) -> str:
+    """The service point a reply is for (its manifest's `to`), for the file name only."""
+    import io
+    import json
+    import re
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(reply)) as z:
+            to = str(json.loads(z.read("manifest.json")).get("to", ""))
+    except (zipfile.BadZipFile, KeyError, ValueError):
+        to = ""
+    return to if re.fullmatch(r"[TVS][0-9]{2,6}", to) else "bundle"
 
 
 @bp.post("/now")

@@ -32,7 +32,7 @@ def test_export_for_the_usb_stick_and_refuse_a_bad_reply(village, page, artifact
     page.set_input_files("#reply", str(path))
     page.click("#import-reply")
     page.wait_for_load_state()
-    assert "回执文件被拒绝" in page.inner_text(".flashes")
+    assert "不是市中心发给本服务点的回执" in page.inner_text(".flashes") and "均未保存" in page.inner_text(".flashes")
     page.screenshot(path=str(artifacts / "sync_page_refused.png"), full_page=True)
 
 
