@@ -261,7 +261,9 @@ def quarter_show(quarter: str, correction: str) -> str:
         "corrections/quarter.html", quarter=q, c=c, effect=assessment_corrections.effect(db, c, card), card=card,
         parts={p.code: p.name for p in card.parts}, entries=_entries_by_id(q, c.unit), op_names=OP_NAMES,
         outcome_names=OUTCOME_NAMES, source_names=SOURCE_NAMES, label=assessment_corrections.entry_label,
-        me=_me(), may_decide=_may_file(), errors={}, this_quarter=Quarter.of(central_of().today()))
+        me=_me(), may_decide=_may_file(), errors={}, this_quarter=Quarter.of(central_of().today()),
+        unit_name=next((str(u.get("name") or "") for u in assessment_corrections.current_units(db, q.text) or []
+                        if u["unit"] == c.unit), ""))
 
 
 def _decision(scope: str, subject: str, c: Correction, back: str) -> tuple[str, str] | Response:

@@ -288,6 +288,34 @@ def field_errors(err: AssessmentError, where: dict[str, str]) -> dict[str, Any]:
     return out
 
 
+FIELD_LABELS = {
+    "code": _l("Code"), "points": _l("Points"), "cap": _l("Cap a quarter"), "group": _l("Overlap group"),
+    "name": _l("Name of the part"), "max": _l("Maximum points"), "judged": _l("What is judged"),
+}
+
+
+def summary(errors: dict[str, Any], card_form: CardForm) -> dict[str, str]:
+    """The error summary above the form: each problem named by its row (the clause code, or the part),
+    so that "write a whole number" says where; the messages beside the fields stay short."""
+    rows: dict[str, str] = {}
+    for p in card_form.parts:
+        rows[p.key] = p.values["name"] or p.values["code"]
+        for r in p.clauses:
+            rows[r.key] = r.values["code"] or gettext("new row of %(part)s", part=rows[p.key])
+    for r in card_form.bonuses:
+        rows[r.key] = r.values["code"] or gettext("new bonus row")
+    out = {}
+    for name, message in errors.items():
+        text = message if isinstance(message, str) else "；".join(message)
+        key, _sep, field_name = name.partition("_")
+        if key in rows and field_name in FIELD_LABELS | {"text": ""}:
+            label = FIELD_LABELS.get(field_name) or gettext("Wording")
+            out[name] = gettext("%(row)s · %(field)s: %(message)s", row=rows[key], field=label, message=text)
+        else:
+            out[name] = text
+    return out
+
+
 def _quarter_options(central_today: Any) -> list[Quarter]:
     first = scorecard_records.earliest_from(central_of())
     last = Quarter.of(central_today)
@@ -342,7 +370,8 @@ def _render(card_form: CardForm, *, values: dict[str, str], errors: dict[str, An
     db = store_db()
     central = central_of()
     return render_template(
-        "assessment/scorecard_form.html", f=card_form, values=values, errors=errors or {}, check=check,
+        "assessment/scorecard_form.html", f=card_form, values=values, errors=errors or {},
+        summary=summary(errors or {}, card_form), check=check,
         quarters=_quarter_options(central.today()), next_version=scorecard_store.current_version(db) + 1,
         base=base, change_labels=CHANGE_LABELS, kind_labels=KIND_LABELS,
         max_kb=MAX_TOML_BYTES // 1024), status
