@@ -103,6 +103,9 @@ def import_bundle() -> Any:
         path = _folder() / name.replace(".zip", f"-{n}.zip")
         n += 1
     path.write_bytes(reply)
+    if answer.get("error"):  # refused, nothing stored; the reply brings the service point the current key
+        return _page(422, problem=bundle_problem(str(answer["error"])), code=str(answer["error"]),
+                     refused_reply=path.name)
     notes = []
     if answer.get("held_back"):
         notes.append(held_back_note(int(answer["held_back"])))

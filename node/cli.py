@@ -210,6 +210,11 @@ def carry(data: Path, bundle: Path, reply_path: Path) -> None:
     finally:
         the_node.close()
     click.echo(f"wrote the city's reply to {reply_path}")
+    from sync.bundle import peek_answer
+
+    if peek_answer(resp.content).get("error"):
+        click.echo(f"the city refused the bundle ({peek_answer(resp.content)['error']}), but its reply brings the "
+                   "current sealing key: at the village, import it and export again")
 
 
 @node.command("bundle-import")
@@ -232,6 +237,9 @@ def bundle_import(data: Path, reply: Path) -> None:
         the_node.close()
     click.echo(f"receipted up to seq {result['receipt_seq']}; {result['pulled']} records received; "
                f"waiting to be sent: {pending} records")
+    if result["error"]:
+        click.echo(f"WARNING: the city refused the bundle this answers ({result['error']}): nothing of it was stored; "
+                   "this reply brought the city's current sealing key, so export again now")
     for warning in result["warnings"]:
         if warning.get("code") == "plain_scans":
             click.echo(f"WARNING: that bundle carried {warning.get('scans')} scans unsealed (made before this node "

@@ -82,6 +82,18 @@ _READ = 1024 * 1024
 Source = Path | str | bytes | IO[bytes]
 
 
+class SealedElsewhereError(Refusal):
+    """The scans of a bundle whose signature checked out are sealed to a key this central does not
+    hold (another central's, or one of ours that was lost and replaced). Nothing from it is stored,
+    but its sender is proven, so central still answers with a reply carrying its records and its
+    current `sealing.key`: the node then seals again to the right key, instead of being stuck
+    with no reply to learn it from."""
+
+    def __init__(self, detail: str, manifest: dict[str, Any]) -> None:
+        super().__init__("bundle_sealed_elsewhere", detail)
+        self.manifest = manifest
+
+
 @dataclass
 class Bundle:
     """A bundle whose manifest signature, every file and every sealed scan have been checked.
@@ -316,8 +328,8 @@ def _check_scans(bundle: Bundle, *, sealing: SealingKey | None, plain_until: dt.
     if not bundle.blobs:
         return
     if sealing is None or sealed.get("key") != sealing.key_id:
-        raise Refusal("bundle_sealed_elsewhere",
-                      f"its scans are sealed to key {sealed.get('key')}, which this server does not hold")
+        raise SealedElsewhereError(f"its scans are sealed to key {sealed.get('key')}, which this server does "
+                                   "not hold", bundle.manifest)
     for name in bundle.blobs:
         if _sha_of(_open_scan(bundle, sealing, name)) != name:
             raise Refusal("bundle_tampered", f"the sealed scan {name[:16]} does not open to its name")
@@ -331,7 +343,7 @@ def _open_scan(bundle: Bundle, sealing: SealingKey, name: str) -> Iterator[bytes
             yield from opened.chunks()
     except SealError as err:
         if err.code == "seal.wrong_recipient":
-            raise Refusal("bundle_sealed_elsewhere", err.message) from None
+            raise SealedElsewhereError(err.message, bundle.manifest) from None
         raise Refusal("bundle_tampered", f"the sealed scan {name[:16]} fails to open: {err.message}") from None
 
 
@@ -411,7 +423,8 @@ def import_reply(store: LogStore, central_public: bytes, path: Source, *,
                  blobs: BlobStore | None = None) -> dict[str, Any]:
     """Take central's reply home: verify it whole, then its receipt, then its routed records.
 
-    Returns `{"receipt_seq", "pulled", "answer", "warnings"}`; raises Refusal (bundle problems) or
+    Returns `{"receipt_seq", "pulled", "answer", "warnings", "error"}` (`error`: the bundle this
+    answers was refused, e.g. `bundle_sealed_elsewhere`, while its routed records still came); raises Refusal (bundle problems) or
     client.SyncError (receipt or records refused) with nothing stored from the failing step. The
     scans central says it now holds are marked sent in `blobs`, so the next bundle leaves them out."""
 
@@ -443,7 +456,8 @@ def import_reply(store: LogStore, central_public: bytes, path: Source, *,
             if isinstance(name, str) and len(name) == 64:
                 blobs.mark_sent(name)
     warnings = [w for w in answer.get("warnings") or [] if isinstance(w, dict)]
-    return {"receipt_seq": receipt_seq, "pulled": pulled, "answer": answer, "warnings": warnings}
+    error = answer.get("error") if isinstance(answer.get("error"), str) else None
+    return {"receipt_seq": receipt_seq, "pulled": pulled, "answer": answer, "warnings": warnings, "error": error}
 
 
 # --- at central -------------------------------------------------------------------------------------
@@ -457,9 +471,11 @@ def answer_bundle(store: LogStore, routes: Routes, source: Source, *, blobs: Blo
     Returns (the push answer, the reply bundle's bytes). The import is all or nothing up to the
     record checks: a bundle that fails any whole-bundle check (sealed scans opened with `sealing`
     included) raises Refusal before anything is stored; its records then meet exactly the checks of
-    `POST /sync/v1/push`, and its scans are stored in `blobs` in plain. The answer adds `blobs`
-    (the bundle's scans central now holds: the node marks them sent) and `warnings` (an old plain
-    bundle accepted: `plain_scans`)."""
+    `POST /sync/v1/push`, and its scans are stored in `blobs` in plain. The answer adds `node`,
+    `blobs` (the bundle's scans central now holds: the node marks them sent) and `warnings` (an
+    old plain bundle accepted: `plain_scans`). One refusal still gets a reply: scans sealed to a
+    key central does not hold (`SealedElsewhereError`): the answer's `error` says so, nothing
+    from the bundle is stored, and the reply brings the node central's current sealing key."""
     from sync.server import accept_batch  # the same code path as a push
 
     assert store.signer is not None and store.directory is not None
@@ -477,8 +493,18 @@ def answer_bundle(store: LogStore, routes: Routes, source: Source, *, blobs: Blo
             raise Refusal("wrong_key", f"key {key_id} is not {node}'s current key")
         return public_key(entry.public)
 
-    with read_bundle(source, network=store.network, lookup=lookup, kind="export", max_bytes=max_bytes,
-                     sealing=sealing, plain_until=plain_until, today=today) as bundle:
+    try:
+        bundle = read_bundle(source, network=store.network, lookup=lookup, kind="export", max_bytes=max_bytes,
+                             sealing=sealing, plain_until=plain_until, today=today)
+    except SealedElsewhereError as err:
+        from sync.server import refusal_message
+
+        answer = {"error": err.code, "message": refusal_message(err.code, err.detail), "status": 422,
+                  "node": err.manifest["from"], "accepted": 0, "duplicate": 0, "outcomes": [], "blobs": []}
+        after = err.manifest.get("pull_after", 0)
+        return answer, _reply(store, routes, err.manifest["from"], answer, after if isinstance(after, int) else 0,
+                              max_reply_records)
+    with bundle:
         node = bundle.sender
         pairs = [(raw, sig) for _, raw, sig in bundle.frames()]
         since = bundle.manifest.get("since", 0)
@@ -494,10 +520,15 @@ def answer_bundle(store: LogStore, routes: Routes, source: Source, *, blobs: Blo
             answer["warnings"] = [{"code": "plain_scans", "scans": len(bundle.blobs),
                                    "until": plain_until.isoformat() if plain_until else ""}]
         after = bundle.manifest.get("pull_after", 0)
-    after = after if isinstance(after, int) else 0
+    return answer, _reply(store, routes, node, answer, after if isinstance(after, int) else 0, max_reply_records)
+
+
+def _reply(store: LogStore, routes: Routes, node: str, answer: dict[str, Any], after: int, limit: int) -> bytes:
+    """The reply bundle central signs: its answer, and what is routed to `node` after its cursor."""
+    assert store.signer is not None
     rows: list[tuple[int | None, bytes, bytes]] = []
     cursor, more = after, True
-    while more and len(rows) < max_reply_records:
+    while more and len(rows) < limit:
         batch, cursor, more = routes.pull(node, cursor, 1000)
         rows.extend(batch)
     files = {"records.bin": encode_frames(rows),
@@ -505,7 +536,7 @@ def answer_bundle(store: LogStore, routes: Routes, source: Source, *, blobs: Blo
     manifest = {"format": FORMAT, "kind": "reply", "id": secrets.token_hex(16), "net": store.network,
                 "from": "C", "to": node, "key": store.signer.key_id, "created": now_iso(), "records": len(rows),
                 "pull_cursor": cursor, "more": more}
-    return answer, _pack(manifest, files, store.signer)
+    return _pack(manifest, files, store.signer)
 
 
 def _store_scans(bundle: Bundle, blobs: BlobStore, sealing: SealingKey | None) -> list[str]:
@@ -540,6 +571,17 @@ def _write_pieces(blobs: BlobStore, name: str, size: int, pieces: Iterable[bytes
     for piece in pieces:
         blobs.write_chunk(name, offset, size, piece)
         offset += len(piece)
+
+
+def peek_answer(reply: bytes) -> dict[str, Any]:
+    """The answer a reply carries, read WITHOUT any check: for a carrier's message only (the node it is
+    for checks the reply whole with `import_reply`). {} if it cannot be read."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(reply)) as z:
+            answer = json.loads(z.read("answer.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        return {}
+    return answer if isinstance(answer, dict) else {}
 
 
 def export_summary(manifest: dict[str, Any]) -> dict[str, int]:

@@ -518,7 +518,17 @@ def refusal_message(code: str, detail: str) -> str:
         "too_deep": "The record is nested too deeply.",
         "float": "The record holds a floating-point number.",
         "duplicate_key": "The record holds the same key twice in one object.",
-    }.get(code, "The record was refused.")
+        "bundle_corrupt": "The bundle cannot be read (cut short?); nothing from it was stored.",
+        "bundle_format": "Not an export bundle of this protocol; nothing from it was stored.",
+        "bundle_tampered": "A file of the bundle is not the one its signed manifest lists, or a sealed scan "
+                           "does not open to its name; nothing from it was stored.",
+        "bundle_too_large": "The bundle is over central's limit; nothing from it was stored.",
+        "bundle_plain": "An old bundle with unsealed scans, past the date central accepts them; nothing from it "
+                        "was stored. Upgrade the node and export again.",
+        "bundle_sealed_elsewhere": "The bundle's scans are sealed to a key central does not hold; nothing from it "
+                                   "was stored. Import the reply (it carries central's current key) and export "
+                                   "again.",
+    }.get(code, "The bundle was refused." if code.startswith("bundle_") else "The record was refused.")
     return f"{plain} ({code}: {detail})" if detail else f"{plain} ({code})"
 
 

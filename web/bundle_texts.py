@@ -78,3 +78,15 @@ def held_back_note(scans: int) -> str:
     """Scans a node kept because it had not received the city's sealing key yet."""
     return gettext("%(n)s scans stayed at the service point: it had not received the city's key for sealing them "
                    "yet. The reply carries the key; the scans go with the next bundle.", n=scans)
+
+
+def refused_with_reply(*, carrier: bool = False) -> str:
+    """A bundle refused because its scans were sealed to a key the city no longer holds, answered
+    with a reply all the same: it brings the city's current key (sync.bundle.SealedElsewhereError)."""
+    if carrier:
+        return gettext("The city refused this bundle (its scans are sealed with a key it no longer holds) but "
+                       "answered with a reply that brings its current key. Give the reply back to the village "
+                       "room: there, import it and save the bundle again.")
+    return gettext("The city could not open the scans of the last bundle: they were sealed with a key it no longer "
+                   "holds, so nothing from that bundle was stored. This reply brings the city's current key: save "
+                   "the bundle again now and take it to the city.")

@@ -4,6 +4,7 @@ bundle relayed to the city."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
@@ -14,7 +15,13 @@ from store import projections
 from sync.status import MESSAGES
 from web.access_log import record_export
 from web.auth import roles_required, safe_next
-from web.bundle_texts import BUNDLE_PROBLEMS, bundle_problem, held_back_note, plain_warning
+from web.bundle_texts import (
+    BUNDLE_PROBLEMS,
+    bundle_problem,
+    held_back_note,
+    plain_warning,
+    refused_with_reply,
+)
 from web.retention import BUNDLES_DIR
 
 bp = Blueprint("syncpage", __name__, url_prefix="/sync")
@@ -80,7 +87,9 @@ def export() -> Any:
     record_export(name, manifest["records"], scans=summary["scans"], held_back=summary["held_back"])
     if summary["held_back"]:
         flash(held_back_note(summary["held_back"]), "warning")
-    return send_file(path, mimetype="application/zip", as_attachment=True, download_name=name)
+    resp = send_file(path, mimetype="application/zip", as_attachment=True, download_name=name)
+    resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'  # as every download here names it
+    return resp
 
 
 @bp.post("/import")
@@ -105,6 +114,8 @@ def import_() -> Any:
         flash(describe_error(err.code, dict(err.params)) or gettext("The reply file was refused."), "error")
     else:
         flash(gettext("Reply imported: %(got)s records received.", got=result["pulled"]), "success")
+        if result["error"] == "bundle_sealed_elsewhere":
+            flash(refused_with_reply(), "warning")
         refused = result["answer"].get("refused")
         if isinstance(refused, dict):
             flash(describe_error("sync.refused", {"reason": refused.get("code", "")}), "error")
@@ -121,6 +132,7 @@ def carry() -> Any:
     and the city's reply handed back for the stick. This node only carries it: the bundle's own
     signature says whose records they are, and its scans are sealed to the city, so nothing here can
     open them (nor needs to)."""
+    from sync.bundle import peek_answer
     from sync.client import SyncError
 
     runner = sync()
@@ -140,24 +152,14 @@ def carry() -> Any:
         else:
             flash(describe_error(err.code, dict(err.params)) or gettext("The bundle was refused."), "error")
         return redirect(url_for("syncpage.index"))
-    village = _reply_for(reply)
+    answer = peek_answer(reply)  # to tell the carrier only: the village checks the reply whole
+    village = str(answer.get("node", ""))
+    if not re.fullmatch(r"[TVS][0-9]{2,6}", village):
+        village = "bundle"
+    if answer.get("error") == "bundle_sealed_elsewhere":
+        flash(refused_with_reply(carrier=True), "warning")
     return Response(reply, mimetype="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="{village}-reply.zip"'})
-
-
-def _reply_for(reply: bytes) -> str:
-    """The service point a reply is for (its manifest's `to`), for the file name only."""
-    import io
-    import json
-    import re
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(reply)) as z:
-            to = str(json.loads(z.read("manifest.json")).get("to", ""))
-    except (zipfile.BadZipFile, KeyError, ValueError):
-        to = ""
-    return to if re.fullmatch(r"[TVS][0-9]{2,6}", to) else "bundle"
 
 
 @bp.post("/now")

@@ -17,7 +17,7 @@ import pytest
 from sync.bundle import FORMAT, answer_bundle, export_bundle, import_reply, read_bundle
 from sync.canonical import Refusal, decode
 from sync.keys import NodeKey
-from sync.sealing import Context, SealError, SealingKey, open_sealed
+from sync.sealing import ALGORITHM, Context, SealError, SealingKey, open_sealed
 from tests.sync.bundlekit import flip, members, pack, plain_bundle, resigned
 from tests.sync.conftest import CENTRAL_KEY, CENTRAL_SEALING, SEAL_TO, make_central
 
@@ -158,16 +158,31 @@ def test_a_sealed_scan_swapped_from_another_bundle_is_refused(central, village, 
     assert central.blobs.has(name[len("blobs/"):])
 
 
-def test_a_bundle_sealed_to_another_central_is_refused(central, village, tmp_path):
+def test_a_bundle_sealed_to_another_central_is_refused_with_a_reply_that_brings_the_key(central, village,
+                                                                                       tmp_path):
+    """Scans sealed to a key central does not hold (another central's, or a lost one of ours): nothing
+    is stored, but the sender is proven, so the reply still brings central's records (its current
+    sealing key among them) and the node can seal again to the right key."""
     village.blobs.put(scan(3))
     stick = tmp_path / "b.zip"
     other = SealingKey.from_seed(b"o" * 32).recipient("C")
     export_bundle(village.store, village.key, stick, blobs=village.blobs, seal_to=other)
-    _refused(central, stick.read_bytes(), "bundle_sealed_elsewhere")
-    # a manifest re-signed to name our key does not make the scans ours
+    central.store.append("sealing.key", {"node": "C", "public_key": CENTRAL_SEALING.public.hex(),
+                                         "key": CENTRAL_SEALING.key_id, "algorithm": ALGORITHM})
+    before, stored = central.store.count(), central.blobs.names()
+    result, reply = answer(central, stick.read_bytes())
+    assert result["error"] == "bundle_sealed_elsewhere" and result["accepted"] == 0 and "receipt" not in result
+    assert central.store.count() == before and central.store.head("V000001")[0] == 0 and central.blobs.names() == stored
+    home = import_reply(village.store, CENTRAL_KEY.public, reply, blobs=village.blobs)
+    assert home["error"] == "bundle_sealed_elsewhere" and home["receipt_seq"] == 0 and home["pulled"] >= 2
+    assert village.store.count_pending("C") == 25                  # nothing marked sent
+    kinds = [s.record.kind for s in village.store.records_after(0, origins=["C"], limit=100)]
+    assert "sealing.key" in kinds                                  # the current key came home
+    # a manifest re-signed to name our key does not make the scans ours: refused whole
     moved = resigned(stick.read_bytes(), village.key,
                      lambda f, m: m["sealed"].__setitem__("key", CENTRAL_SEALING.key_id))
-    _refused(central, moved, "bundle_sealed_elsewhere")
+    result, _ = answer(central, moved)
+    assert result["error"] == "bundle_sealed_elsewhere" and central.store.count() == before
 
 
 def test_a_bundle_of_another_network_is_refused(central, village, tmp_path):

@@ -48,7 +48,7 @@ def test_round_trip_at_every_segment_boundary(size: int) -> None:
     sealed = seal(TO, CTX, plain, segment=32)
     assert len(sealed) == sealed_size(size, 32) == HEADER_LEN + size + TAG * max(1, -(-size // 32))
     assert open_sealed(KEY, CTX, sealed) == plain
-    assert plain == b"" or plain not in sealed
+    assert size < 16 or plain[:16] not in sealed  # (a byte or two may turn up in any random bytes)
     assert recipient_key_id(sealed) == KEY.key_id
 
 

@@ -163,7 +163,7 @@ def test_a_village_bundle_imported_on_the_page_and_its_reply(app, village) -> No
     assert Clerk(app, "li").get("/admin/bundles").status_code == 403
 
 
-def _refused_on_the_page(app: Any, village: Village, data: bytes, *texts: str) -> None:
+def _refused_on_the_page(app: Any, village: Village, data: bytes, *texts: str, reply: bool = False) -> Any:
     central = app.extensions["central"]
     blobs = app.extensions["bianmin_sync"]["blobs"]
     before, stored = central.log.count(), blobs.names()
@@ -172,12 +172,22 @@ def _refused_on_the_page(app: Any, village: Village, data: bytes, *texts: str) -
     for text in (*texts, "其中的内容均未保存"):
         assert text in page.text, text
     assert central.log.count() == before and central.log.head("V000101")[0] == 0 and blobs.names() == stored
-    assert not list((central.data.root / "bundles").glob("*.zip"))
+    assert len(list((central.data.root / "bundles").glob("*.zip"))) == (1 if reply else 0)
+    assert ('id="reply-download"' in page.text) == reply
+    return page
 
 
 def test_a_bundle_sealed_for_another_central_is_refused_in_chinese(app, village) -> None:
+    """Nothing stored; the reply (offered all the same) brings the village the city's current key."""
     other = SealingKey.generate().recipient("C")
-    _refused_on_the_page(app, village, village.export(seal_to=other), "为其他市中心服务器加封", "bundle_sealed_elsewhere")
+    _refused_on_the_page(app, village, village.export(seal_to=other), "为其他市中心服务器加封", "bundle_sealed_elsewhere",
+                         reply=True)
+    name = next((app.extensions["central"].data.root / "bundles").glob("V000101-reply-*.zip")).name
+    reply = Clerk(app, "admin", password="admin-pass-1").get(f"/admin/bundles/reply/{name}")
+    home = import_reply(village.log, bytes.fromhex(village.answer["central_public_key"]), reply.data,
+                        blobs=village.blobs)
+    assert home["error"] == "bundle_sealed_elsewhere" and len(village.blobs.unsent()) == 3
+    assert [Recipient.from_record(s.record) for s in village.log.records_after(0, kinds=[KIND])] == [village.seal_to]
 
 
 def test_a_tampered_sealed_scan_is_refused_in_chinese(app, village) -> None:
