@@ -63,7 +63,7 @@ NAV = [
                  active_prefixes=("reviews.",)),
     web.NavEntry("assessment.index", _l("Assessment"), roles=("supervisor", "inspector", "admin"),
                  active_prefixes=("assessment.", "awards.", "scorecards.", "corrections.")),
-    web.NavEntry("admin.index", _l("Administration"), roles=("admin",), active_prefixes=("admin.",)),
+    web.NavEntry("admin.index", _l("Administration"), roles=("admin",), active_prefixes=("admin.", "bundles.")),
     web.NavEntry("guide.index", _l("Service guide"), active_prefixes=("guide.",)),
 ]
 
