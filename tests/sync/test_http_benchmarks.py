@@ -50,3 +50,10 @@ def test_sync_pull_bench_runs():
     assert v["_last"] == "wire_ratio_to_routed" and float(v["wire_ratio_to_routed"]) > 0
     assert v["node_routed_records"] == "5" and v["node_foreign_case_records_held"] == "0"
     assert int(v["node_elisions_held"]) >= 5 and v["late_foreign_case_records_held"] == "0"
+
+
+def test_bundle_sealing_bench_runs():
+    """Sealed against plain USB bundles: every scan reaches central both ways, the figures print."""
+    v = run("bundle_sealing.py", "--scans", "3", "--mb", "0.2", "--repeat", "1")
+    assert v["_last"] == "sealed_to_plain_time_ratio" and float(v["sealed_to_plain_time_ratio"]) > 0
+    assert float(v["sealed_export_peak_mb"]) < float(v["plain_export_peak_mb"])  # streamed, not held whole
