@@ -40,6 +40,7 @@ def examine(folder: Path, *, now: dt.datetime | None = None) -> list[Finding]:
                                       f"run: chmod 600 {data.key}"))
     else:
         found.append(Finding("ok", "The signing key is private to its owner."))
+    found.append(_sealing_key(data))
     free = shutil.disk_usage(folder).free
     level = "ok" if free >= MIN_FREE_BYTES else "error"
     found.append(Finding(level, f"{free // (1024 * 1024)} MB free on the data disk"
@@ -99,6 +100,18 @@ def examine(folder: Path, *, now: dt.datetime | None = None) -> list[Finding]:
     finally:
         central.close()
     return found
+
+
+def _sealing_key(data: DataDir) -> Finding:
+    """The key the scans in the nodes' USB bundles are sealed to (central.sealing_key)."""
+    if not data.sealing_key.exists():
+        return Finding("warning", f"No sealing key yet ({data.sealing_key.name}): central makes it when it next "
+                                  "starts; until then service points send their USB bundles without scans.")
+    mode = data.sealing_key.stat().st_mode & 0o777
+    if mode & 0o077:
+        return Finding("error", f"The sealing key is readable by others (mode {mode:o}); run: chmod 600 "
+                                f"{data.sealing_key}")
+    return Finding("ok", "The sealing key for the scans in USB bundles is private to its owner.")
 
 
 RETENTION_WORDS = {

@@ -174,3 +174,18 @@ def test_an_old_plain_bundle_refused_then_accepted_until_the_date(central_dir, m
     done = _upload(admin, old)
     assert done.status_code == 200 and "未加封传送" in done.text and "2026-11-30" in done.text
     assert app.extensions["central"].log.head("V000101")[0] == 3
+
+
+def test_doctor_looks_at_the_sealing_key(central_dir, make_app) -> None:
+    from click.testing import CliRunner
+
+    from central.cli import central as central_cli
+
+    before = CliRunner().invoke(central_cli, ["doctor", "--data", str(central_dir)])
+    assert before.exit_code == 0 and "WARNING No sealing key yet" in before.output
+    make_app()
+    ok = CliRunner().invoke(central_cli, ["doctor", "--data", str(central_dir)])
+    assert ok.exit_code == 0 and "sealing key for the scans in USB bundles is private" in ok.output
+    (central_dir / "sealing.key").chmod(0o644)
+    bad = CliRunner().invoke(central_cli, ["doctor", "--data", str(central_dir)])
+    assert bad.exit_code == 1 and "sealing key is readable by others" in bad.output
