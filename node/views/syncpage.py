@@ -5,6 +5,7 @@ bundle relayed to the city."""
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
@@ -77,7 +78,7 @@ def export() -> Any:
     the_node = node()
     folder = the_node.data_dir / BUNDLES_DIR
     folder.mkdir(exist_ok=True)
-    path = folder / f".{the_node.config.node_id}-export.zip"
+    path = folder / f".{the_node.config.node_id}-export-{secrets.token_hex(4)}.zip"  # two clerks at once
     manifest = export_bundle(the_node.log, NodeKey.load(default_key_path(the_node.db_path)), path,
                              blobs=the_node.blobs, seal_to=the_node.seal_to())
     name = f"{the_node.config.node_id}-{manifest['first_seq']}-{manifest['last_seq']}.zip"

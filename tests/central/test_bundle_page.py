@@ -189,3 +189,10 @@ def test_doctor_looks_at_the_sealing_key(central_dir, make_app) -> None:
     (central_dir / "sealing.key").chmod(0o644)
     bad = CliRunner().invoke(central_cli, ["doctor", "--data", str(central_dir)])
     assert bad.exit_code == 1 and "sealing key is readable by others" in bad.output
+
+
+def test_a_bundle_from_a_node_without_the_key_says_its_scans_wait(app, village) -> None:
+    done = _upload(Clerk(app, "admin", password="admin-pass-1"), village.export(seal_to=None))
+    assert done.status_code == 200 and "数据包已导入" in done.text
+    assert "有 3 份扫描件留在服务点" in done.text and "回执文件会带回该密钥" in done.text
+    assert app.extensions["central"].log.head("V000101")[0] == 3
