@@ -112,6 +112,10 @@ def test_revise_the_scorecard_then_correct_a_published_quarter(page, browser, ce
     page.wait_for_load_state()
     (c,) = correction_store.of_subject(central.log.db, "quarter", Q3)
     assert c.approved and c.decided_staff == "admin"
+    page.goto(page.url.split("?")[0] + "?lang=en")
+    assert "Approved" in page.locator(".correction-state").first.inner_text()
+    page.screenshot(path=artifacts / "correction_approved_en.png", full_page=True)
+    page.goto(central_url + f"/assessment/{Q3}?lang=zh")
     page.goto(central_url + f"/assessment/{Q3}")
     assert page.locator("#corrected-state").is_visible()
     assert page.locator("#unit-S01 del.was").count() >= 2
@@ -133,7 +137,8 @@ def test_revise_the_scorecard_then_correct_a_published_quarter(page, browser, ce
     public.context.close()
 
 
-def test_the_awards_ask_for_review_after_a_quarter_is_corrected(page, central_url, app, year, artifacts):  # noqa: F811
+def test_the_awards_ask_for_review_after_a_quarter_is_corrected(page, central_url, app, year, artifacts,  # noqa: F811
+                                                               tmp_path):
     li, central = year["li"], year["central"]
     decide_year(app, li)
     s03 = assessment_store.entries(central.log.db, "2026-Q4", "S03")[0]
@@ -151,4 +156,23 @@ def test_the_awards_ask_for_review_after_a_quarter_is_corrected(page, central_ur
     page.uncheck("#collectives input[value=S02]")
     page.check("#collectives input[value=S03]")
     page.fill("#reason", "主任办公会复核：第四季度考核更正后，先进集体改授S03")
+    minutes = tmp_path / "主任办公会纪要.png"
+    minutes.write_bytes(photo("#7d3c98", (700, 900)))
+    page.set_input_files("#evidence", str(minutes))
     page.screenshot(path=artifacts / "awards_correction_form.png", full_page=True)
+    page.click("#file-button")
+    page.wait_for_load_state()
+    assert page.locator("#lists-compare tr.changed").count() == 1
+    page.screenshot(path=artifacts / "awards_correction_pending.png", full_page=True)
+    assert decide(second_supervisor(app), page.url.split(central_url, 1)[1]).status_code == 302
+    page.goto(central_url + "/awards/2026/result")
+    assert "S03" not in page.locator("#result-collectives").inner_text()  # names, not codes
+    assert page.locator("#corrections-note").is_visible()
+    page.screenshot(path=artifacts / "awards_result_corrected.png", full_page=True)
+    pdf = artifacts / "awards_result_corrected.pdf"
+    page.pdf(path=str(pdf), format="A4", print_background=True, prefer_css_page_size=True)
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"^Pages:\s+1$", info, re.M), info
+    page.goto(central_url + "/awards/2026?lang=en")
+    assert page.locator("#as-corrected").is_visible() and page.locator("#review-needed").count() == 0
+    page.screenshot(path=artifacts / "awards_as_corrected_en.png", full_page=True)
