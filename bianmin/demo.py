@@ -64,6 +64,7 @@ STAFF: dict[str, tuple[str, list[str], list[str]]] = {
     "li": ("李窗口", ["window_clerk"], ["W05", "W12", "W16", "W35", "W44", "W63", "W64", "W68"]),
     "qian": ("钱收费员", ["cashier"], ["W70"]),
     "sun": ("孙督查", ["supervisor", "inspector"], ["*"]),
+    "zhao": ("赵科长", ["supervisor"], ["*"]),   # the second pair of eyes on corrections
 }
 READY = "bianmin demo ready"
 
@@ -356,7 +357,7 @@ def _subcentre_history(net: Network, node_id: str, items: list[str], index: int,
 
 
 def _city_windows(net: Network, cases: list[tuple[str, dt.datetime]], rng: random.Random, window_work: Any) -> None:
-    from central import assessment_demo, reviews_demo
+    from central import assessment_demo, correction_demo, reviews_demo
     from central.datadir import DataDir
     from central.runtime import Central
     from installer.privacy_demo import central_demo
@@ -374,6 +375,7 @@ def _city_windows(net: Network, cases: list[tuple[str, dt.datetime]], rng: rando
         now["t"] = dt.datetime.now(CHINA)
         reviews_demo.add_ratings(central, rng, skip_origins=tuple(s for s, _, _ in SUBCENTRES))  # SMS, web, counter
         assessment_demo.record_demo(central, rng=rng, inspector="sun", supervisor="sun")
+        correction_demo.record_demo(central, rng=rng, filer="sun", approver="zhao")  # scorecard v2, a correction
         central_demo(central, rng)  # a retention policy; who looked at whose data
     finally:
         central.close()

@@ -49,6 +49,7 @@ def test_demo_starts_answers_and_stops_cleanly(tmp_path: Path) -> None:
         board = session.post(central + "login", data={"csrf_token": token.group(1), "username": "sun",
                                                       "password": PASSWORD}, timeout=10)
         assert board.status_code == 200 and "V000101-" in session.get(central + "supervision/", timeout=10).text
+        assert "更正" in requests.get(central + "bulletin/", timeout=10).text   # the approved correction, in public
 
         conn = sqlite3.connect(f"file:{data / 'central' / 'bianmin.sqlite'}?mode=ro", uri=True)
         try:
@@ -60,7 +61,9 @@ def test_demo_starts_answers_and_stops_cleanly(tmp_path: Path) -> None:
         for kind in ("case.received", "case.forwarded", "case.handover_accepted", "case.supplement_requested",
                      "case.promised", "case.finished", "case.delivered", "case.fee_assessed", "case.fee_paid",
                      "case.evaluated", "report.monthly", "review.rectified", "review.appeal_decided",
-                     "assessment.finding", "assessment.published", "access.logged", "retention.policy"):
+                     "assessment.finding", "assessment.published", "access.logged", "retention.policy",
+                     "assessment.scorecard", "assessment.correction_filed", "assessment.correction_decided",
+                     "sealing.key"):
             assert kind in kinds, kind
     finally:
         proc.send_signal(signal.SIGINT)
