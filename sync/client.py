@@ -436,11 +436,19 @@ class SyncClient:
             after = self.store.cursor("C", "pulled")
             resp = self.request("GET", f"/sync/v1/pull?after={after}&limit={self.batch}")
             frames = self._frames(resp, elisions=True)
+            if resp.headers.get(PAGE_HEADER) is None:
+                # the link dropped inside the headers: an empty body parses as an empty page
+                raise SyncError("net.cut", f"the answer ended before central's {PAGE_HEADER} statement")
             try:   # central's signature over the whole page: the cursor and `more` come from it
                 page = check_page(resp.headers.get(PAGE_HEADER), resp.content, central=self.central_public,
                                   network=self.store.network, node=self.node, after=after, count=len(frames))
             except Refusal as refusal:
-                raise SyncError("sync.refused", refusal.detail, stop=True, reason=refusal.code) from None
+                # Nothing of the page is taken and the cursor stays, so asking again is safe. Not a
+                # stop: a link cut inside the headers leaves the statement cut short, which looks
+                # the same as one changed on the way, and a village must not wait days for a
+                # person over a bad line. Pages failing again and again count as failures in a row,
+                # which the sync page shows as needing attention.
+                raise SyncError("sync.refused", refusal.detail, stop=False, reason=refusal.code) from None
             if frames:
                 report.pulled += ingest_routed(self.store, frames, page["cursor"])
             elif page["cursor"] != after:

@@ -501,9 +501,12 @@ def test_a_page_changed_on_the_link_is_caught_and_nothing_of_it_stored(city, tmp
         assert not report.ok and report.error.code == "sync.refused"
         assert report.error.params["reason"] == "bad_page"
         assert set(ids_of_all(town.store)) == before and town.store.cursor("C", "pulled") == cursor
-        # once the link is honest again (and a person has looked), the same page comes whole
+        assert not town.client.state.stopped    # refused each time, never stored; a cut looks the same
+        again = town.client.sync_once()
+        assert not again.ok and again.error.params["reason"] == "bad_page"
+        assert set(ids_of_all(town.store)) == before and town.client.state.failures == 2
+        # once the link is honest again, the same page comes whole
         link.change, link.replay = None, False
-        town.client.clear_stop()
         assert town.client.sync_once().ok
     assert {r.body["case"] for r in town.store.records_of("V000001")} == {"A", "B"}
     assert town.store.verify_all(signatures=True) == []
