@@ -38,7 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from central.evidence import Evidence
@@ -220,22 +220,34 @@ _CHECKS: dict[str, Callable[[dict[str, Any], list[str]], None]] = {
 }
 
 
-def problems(kind: str, body: Any) -> list[str]:
-    """What is wrong with a body of `kind` (English, for logs); [] when it is well formed."""
-    if kind not in _CHECKS:
-        return [f"{kind}: not an assessment or awards record"]
+def problems_by(checks: Mapping[str, Callable[[dict[str, Any], list[str]], None]], kind: str, body: Any,
+                family: str) -> list[str]:
+    """What is wrong with a body of `kind` by its entry in `checks` (English, for logs); [] when it
+    is well formed. Every supervision record names the staff who recorded it. Shared with the
+    correction records (central.correction_records), whose bodies follow the same rules."""
+    if kind not in checks:
+        return [f"{kind}: not {family}"]
     if not isinstance(body, dict):
         return ["body: must be an object"]
     out: list[str] = []
-    _CHECKS[kind](body, out)
+    checks[kind](body, out)
     if not isinstance(body.get("staff"), str) or not body["staff"]:
         out.append("staff: the username of who recorded it is required")
     return out
 
 
-def check(kind: str, body: dict[str, Any]) -> dict[str, Any]:
-    """`body` if well formed; ValueError otherwise (a bug in the page that built it)."""
-    found = problems(kind, body)
+def checked(found: list[str], kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """`body` if `found` (its problems) is empty; ValueError otherwise (a bug in the page that built it)."""
     if found:
         raise ValueError(f"{kind}: " + "; ".join(found))
     return body
+
+
+def problems(kind: str, body: Any) -> list[str]:
+    """What is wrong with a body of `kind` (English, for logs); [] when it is well formed."""
+    return problems_by(_CHECKS, kind, body, "an assessment or awards record")
+
+
+def check(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """`body` if well formed; ValueError otherwise (a bug in the page that built it)."""
+    return checked(problems(kind, body), kind, body)

@@ -20,6 +20,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from central import assessment_records as records
+from central.projecting import apply_or_log
 from store.db import migrate
 from sync.envelope import Record
 
@@ -57,12 +58,7 @@ def project(db: Database, record: Record) -> None:
     """Apply one record of any kind (cheap for the kinds this module ignores); never raises."""
     if record.origin != "C" or record.kind not in records.KINDS or not record.kind.startswith("awards."):
         return  # (awards.correction_* are central.correction_store's)
-    try:
-        problem = _apply(db, record)
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
-        problem = type(err).__name__
-    if problem:
-        log.warning("%s %s not projected: %s", record.kind, record.id[:12], problem)
+    apply_or_log(db, record, _apply, log)
 
 
 def _apply(db: Database, record: Record) -> str | None:

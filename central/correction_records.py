@@ -134,20 +134,9 @@ _CHECKS: dict[str, Callable[[dict[str, Any], list[str]], None]] = {
 
 def problems(kind: str, body: Any) -> list[str]:
     """What is wrong with a body of `kind` (English, for logs); [] when it is well formed."""
-    if kind not in _CHECKS:
-        return [f"{kind}: not a correction record"]
-    if not isinstance(body, dict):
-        return ["body: must be an object"]
-    out: list[str] = []
-    _CHECKS[kind](body, out)
-    if not isinstance(body.get("staff"), str) or not body["staff"]:
-        out.append("staff: the username of who recorded it is required")
-    return out
+    return assessment.problems_by(_CHECKS, kind, body, "a correction record")
 
 
 def check(kind: str, body: dict[str, Any]) -> dict[str, Any]:
     """`body` if well formed; ValueError otherwise (a bug in the page that built it)."""
-    found = problems(kind, body)
-    if found:
-        raise ValueError(f"{kind}: " + "; ".join(found))
-    return body
+    return assessment.checked(problems(kind, body), kind, body)

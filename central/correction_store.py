@@ -24,6 +24,7 @@ from sqlite_utils import Database
 
 from central import correction_records as records
 from central.evidence import Evidence
+from central.projecting import apply_or_log
 from store.db import migrate
 from sync.envelope import Record
 
@@ -69,12 +70,7 @@ def project(db: Database, record: Record) -> None:
     """Apply one record of any kind (cheap for the others); never raises."""
     if record.kind not in records.KINDS or record.origin != "C":
         return
-    try:
-        problem = _apply(db, record)
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
-        problem = type(err).__name__
-    if problem:
-        log.warning("%s %s not projected: %s", record.kind, record.id[:12], problem)
+    apply_or_log(db, record, _apply, log)
 
 
 def _apply(db: Database, record: Record) -> str | None:

@@ -33,6 +33,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from casework.assessment import AssessmentError, Scorecard, parse_scorecard
+from central.projecting import apply_or_log
 from central.quarters import Quarter
 from store.db import migrate
 from sync.envelope import Record
@@ -101,12 +102,7 @@ def project(db: Database, record: Record) -> None:
     """Apply one record of any kind (cheap for the others); never raises."""
     if record.kind != KIND or record.origin != "C":
         return
-    try:
-        problem = _apply(db, record)
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
-        problem = type(err).__name__
-    if problem:
-        log.warning("%s %s not projected: %s", KIND, record.id[:12], problem)
+    apply_or_log(db, record, _apply, log)
 
 
 def _apply(db: Database, record: Record) -> str | None:

@@ -42,6 +42,8 @@ from typing import BinaryIO
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from sync.keys import write_private_file
+
 MAGIC = b"BMSCAN1\n"
 KEY_ID_LEN = 8
 HEADER_LEN = len(MAGIC) + KEY_ID_LEN
@@ -169,20 +171,7 @@ def write_key_file(path: str | os.PathLike[str], secret: bytes) -> Path:
     path = Path(path)
     if path.exists():
         raise FileExistsError(f"{path} already exists; a scan key is never silently replaced")
-    text = f"{_FILE_TAG}\n{secret.hex()}\n".encode("ascii")
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return write_private_file(path, f"{_FILE_TAG}\n{secret.hex()}\n".encode("ascii"), what="a scan key")
 
 
 def is_encrypted(head: bytes) -> bool:

@@ -8,23 +8,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from centralkit import PASSWORD
+from centralkit import sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
 
-def _login(page, url: str, username: str, password: str = PASSWORD) -> None:
-    page.set_default_timeout(8000)
-    page.goto(url + "/login")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
-
-
-def _logout(page) -> None:
-    page.click(".logout-form button")
-    page.wait_for_load_state()
+_login, _logout = sign_in, sign_out   # the shared real-form sign-in (centralkit)
 
 
 def test_window_clerk_cashier_and_supervisor(page, central_url, app, artifacts):

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 from assessmentkit import Q3, photo
-from centralkit import PASSWORD
+from centralkit import sign_in, sign_out
 from correctionkit import (
     ADMIN_PASSWORD,
     decide,
@@ -29,18 +29,7 @@ from central import assessment_store, correction_store, scorecard_store
 pytestmark = pytest.mark.browser
 
 
-def _login(page, url: str, username: str, password: str = PASSWORD) -> None:
-    page.set_default_timeout(10000)
-    page.goto(url + "/login")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
-
-
-def _logout(page) -> None:
-    page.click(".logout-form button")
-    page.wait_for_load_state()
+_login, _logout = sign_in, sign_out   # the shared real-form sign-in (centralkit)
 
 
 def _fits(page) -> None:
