@@ -61,6 +61,15 @@ def to_toml(card: Scorecard, *, heading: str = "") -> str:
     return "\n".join(out) + "\n"
 
 
+def _against(what: str, before: Any, after: Any, fields: tuple[str, ...], label: str) -> list[Change]:
+    """`after` (a part or clause of the new scorecard) against `before` (the old one's of the same
+    code, None if it had none): added, or each field that changed."""
+    if before is None:
+        return [Change(what, "added", after.code, "", None, getattr(after, label))]
+    return [Change(what, "changed", after.code, f, getattr(before, f), getattr(after, f))
+            for f in fields if getattr(before, f) != getattr(after, f)]
+
+
 def diff(old: Scorecard, new: Scorecard) -> list[Change]:
     """What `new` changes compared with `old`: the bonus cap, then part by part (its own fields,
     then its deduction clauses), then the bonus clauses; added and removed things by code."""
@@ -72,34 +81,19 @@ def diff(old: Scorecard, new: Scorecard) -> list[Change]:
     old_clauses = {c.code: c for p in old.parts for c in p.deductions}
     new_clauses = {c.code: c for p in new.parts for c in p.deductions}
     for part in new.parts:
-        before = old_parts.get(part.code)
-        if before is None:
-            changes.append(Change("part", "added", part.code, "", None, part.name))
-        else:
-            changes += [Change("part", "changed", part.code, f, getattr(before, f), getattr(part, f))
-                        for f in ("name", "max", "judged") if getattr(before, f) != getattr(part, f)]
+        changes += _against("part", old_parts.get(part.code), part, ("name", "max", "judged"), "name")
         for clause in part.deductions:
-            was = old_clauses.get(clause.code)
-            if was is None:
-                changes.append(Change("deduction", "added", clause.code, "", None, clause.text))
-            else:
-                changes += [Change("deduction", "changed", clause.code, f, getattr(was, f), getattr(clause, f))
-                            for f in ("part", "text", "points", "cap") if getattr(was, f) != getattr(clause, f)]
+            changes += _against("deduction", old_clauses.get(clause.code), clause, ("part", "text", "points", "cap"),
+                                "text")
     for part in old.parts:
-        for clause in part.deductions:
-            if clause.code not in new_clauses:
-                changes.append(Change("deduction", "removed", clause.code, "", clause.text, None))
+        changes += [Change("deduction", "removed", c.code, "", c.text, None)
+                    for c in part.deductions if c.code not in new_clauses]
         if part.code not in new_parts:
             changes.append(Change("part", "removed", part.code, "", part.name, None))
     old_bonus = {b.code: b for b in old.bonuses}
     new_bonus = {b.code: b for b in new.bonuses}
     for bonus in new.bonuses:
-        was_bonus = old_bonus.get(bonus.code)
-        if was_bonus is None:
-            changes.append(Change("bonus", "added", bonus.code, "", None, bonus.text))
-        else:
-            changes += [Change("bonus", "changed", bonus.code, f, getattr(was_bonus, f), getattr(bonus, f))
-                        for f in ("text", "points", "group") if getattr(was_bonus, f) != getattr(bonus, f)]
+        changes += _against("bonus", old_bonus.get(bonus.code), bonus, ("text", "points", "group"), "text")
     changes += [Change("bonus", "removed", b.code, "", b.text, None) for b in old.bonuses if b.code not in new_bonus]
     return changes
 

@@ -225,20 +225,25 @@ def collect_evidence(errors: dict[str, Any]) -> list[evidence.Evidence]:
     return items
 
 
-def _check_day(name: str, q: Quarter, errors: dict[str, Any]) -> str:
+def form_day(name: str, first: dt.date, latest: dt.date, errors: dict[str, Any], out_of_range: str) -> str:
+    """The form's date field `name`, checked to lie in [first, latest]; what was typed if it is not
+    a date (kept for the form). Shared with the correction forms, which allow other ranges."""
     text = request.form.get(name, "").strip()
-    today = central_of().today()
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
         errors[name] = gettext("Give the date as YYYY-MM-DD.")
         return text
-    latest = min(today, q.last + dt.timedelta(days=LATE_DAYS))
-    if not q.first <= day <= latest:
-        errors[name] = gettext("The date must be between %(first)s and %(last)s (in the quarter or the month "
-                               "after it, and not in the future).", first=q.first.isoformat(),
-                               last=latest.isoformat())
+    if not first <= day <= latest:
+        errors[name] = out_of_range
     return day.isoformat()
+
+
+def _check_day(name: str, q: Quarter, errors: dict[str, Any]) -> str:
+    latest = min(central_of().today(), q.last + dt.timedelta(days=LATE_DAYS))
+    return form_day(name, q.first, latest, errors, gettext(
+        "The date must be between %(first)s and %(last)s (in the quarter or the month after it, and not in the "
+        "future).", first=q.first.isoformat(), last=latest.isoformat()))
 
 
 def _check_unit(errors: dict[str, Any]) -> str:

@@ -14,7 +14,6 @@ Who (docs/permissions.md): supervisors file and decide; inspectors and the admin
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -35,7 +34,7 @@ from central import correction_records as kinds
 from central.correction_store import Correction
 from central.pages import central_of, staff_name
 from central.quarters import Quarter
-from central.views_assessment import OP_NAMES, OUTCOME_NAMES, SOURCE_NAMES, collect_evidence
+from central.views_assessment import OP_NAMES, OUTCOME_NAMES, SOURCE_NAMES, collect_evidence, form_day
 from central.views_awards import LIST_NAMES, load_year, rule_errors
 from sync.canonical import nfc
 from web.auth import current_staff, roles_required
@@ -145,16 +144,8 @@ def _count(name: str, errors: dict[str, Any]) -> int:
 
 
 def _day(name: str, q: Quarter, errors: dict[str, Any]) -> str:
-    text = request.form.get(name, "").strip()
-    today = central_of().today()
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError:
-        errors[name] = gettext("Give the date as YYYY-MM-DD.")
-        return text
-    if not q.first <= day <= today:
-        errors[name] = gettext("The date must be between %(first)s and today.", first=q.first.isoformat())
-    return day.isoformat()
+    return form_day(name, q.first, central_of().today(), errors,
+                    gettext("The date must be between %(first)s and today.", first=q.first.isoformat()))
 
 
 def _change_from_form(q: Quarter, unit: str, card: Scorecard, errors: dict[str, Any]) -> dict[str, Any]:

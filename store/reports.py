@@ -30,7 +30,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from casework.calendar import CHINA_TIME as CHINA
-from casework.cases import Event
 from casework.monthly_report import FIGURES
 from casework.monthly_report import parse_month as parse_month
 from casework.reviews import satisfaction_pct
@@ -118,22 +117,6 @@ def node_month(db: Database, node: str, month: str, *, today: dt.date) -> Monthl
     return next((r for r in rows if r.key == node), MonthlyRow(node))
 
 
-@dataclass(frozen=True)
-class SignedPoint:
-    """What a service point held when it signed a report record: its own records before the
-    report's `seq`, and others' records that reached this file by `cutoff` (an aware datetime)."""
-
-    node: str
-    seq: int
-    cutoff: dt.datetime
-
-    def held(self, event: Event) -> bool:
-        if event.origin == self.node:
-            return event.seq < self.seq
-        when = _instant(event.received_time) or _instant(event.origin_time)
-        return when is not None and when <= self.cutoff
-
-
 def _instant(text: str | None) -> dt.datetime | None:
     """An ISO time as an aware datetime (naive ones are China time, as the fold writes them)."""
     if not text:
@@ -145,13 +128,22 @@ def _instant(text: str | None) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=CHINA)
 
 
-def signed_point(db: Database, record_id: str) -> SignedPoint | None:
-    """When and where report record `record_id` was signed, as this file can tell.
+def node_month_as_signed(db: Database, node: str, month: str, *, record_id: str) -> MonthlyRow | None:
+    """`node`'s figures for `month` recomputed from only what it held when it signed report
+    `record_id` (None if this file does not hold that record).
 
-    A node's own records are ordered exactly by its chain. Records made elsewhere (a citizen's
-    rating at central, a window's action) count as held if this file had them by the earlier
-    of the report's own clock and its arrival here: the node cannot have held what reached
-    central after the report did, and a node's clock is only trusted to make the bound tighter.
+    Comparing a submitted report with this tells a real discrepancy (the node counted records
+    wrongly, or central holds records of the time the node did not) from change since signing (a
+    rating given later, a late case finished later), which calls for a corrected version, not
+    for suspicion. What the node held: its own records before the report in its chain (exact),
+    and others' records (a citizen's rating at central, a window's action) that reached this file
+    by the earlier of the report's own clock and its arrival here (the node cannot have held
+    what reached central after the report did; its clock only makes the bound tighter).
+
+    The cases that can matter are the node's received before the month ended and not finished
+    or closed before it began. Their rows are copied into a temporary table and only the few
+    with a record from after the signing are folded again without it, so the report's one query
+    runs over rows as they stood, at the cost of the cases that changed, not of the month.
     """
     row = db.execute("SELECT origin, seq, origin_time, received_at FROM records WHERE id = ?",
                      [record_id]).fetchone()
@@ -161,39 +153,31 @@ def signed_point(db: Database, record_id: str) -> SignedPoint | None:
     times = [t for t in (_instant(origin_time), _instant(received_at)) if t is not None]
     if not times:
         return None
-    return SignedPoint(origin, int(seq), min(times))
-
-
-def node_month_as_signed(db: Database, node: str, month: str, *, record_id: str) -> MonthlyRow | None:
-    """`node`'s figures for `month` recomputed from only what it held when it signed report
-    `record_id` (None if this file does not hold that record).
-
-    Comparing a submitted report with this tells a real discrepancy (the node counted records
-    wrongly, or central holds records of the time the node did not) from change since signing (a
-    rating given later, a late case finished later), which calls for a corrected version, not
-    for suspicion. The cases that can matter are the node's received before the month ended and
-    not finished or closed before it began; each is folded again from its held events into a
-    temporary copy of `cases`, and the report's one query runs over that copy.
-    """
-    point = signed_point(db, record_id)
-    if point is None:
-        return None
+    cutoff = min(times)
     first, nxt = parse_month(month)
-    numbers = [r[0] for r in db.execute(
-        "SELECT number FROM cases WHERE origin = ? AND received_date < ?"
-        " AND (finished_at IS NULL OR finished_at >= ?) AND (closed_at IS NULL OR closed_at >= ?)",
-        [node, nxt.isoformat(), first.isoformat(), first.isoformat()]).fetchall()]
-    rows = rows_as_at(db, numbers, point.held)
+    relevant = ("origin = :node AND received_date < :nxt AND (finished_at IS NULL OR finished_at >= :first)"
+                " AND (closed_at IS NULL OR closed_at >= :first)")
+    args = {"node": node, "nxt": nxt.isoformat(), "first": first.isoformat(), "origin": origin, "seq": seq,
+            "cutoff": cutoff.astimezone(dt.UTC).isoformat(timespec="microseconds")}
+    later: dict[str, set[str]] = {}   # case -> its records made after the signing
+    for number, rid in db.execute(
+            f"SELECT e.case_number, r.id FROM (SELECT number FROM cases WHERE {relevant}) c"
+            " JOIN case_events e ON e.case_number = c.number JOIN records r ON r.pos = e.pos"
+            " WHERE (r.origin = :origin AND r.seq >= :seq) OR (r.origin != :origin AND r.received_at > :cutoff)",
+            args).fetchall():
+        later.setdefault(number, set()).add(rid)
     conn = db.conn
     conn.execute("DROP TABLE IF EXISTS temp.cases_as_signed")
-    conn.execute("CREATE TEMP TABLE cases_as_signed AS SELECT * FROM main.cases WHERE 0")
+    conn.execute(f"CREATE TEMP TABLE cases_as_signed AS SELECT * FROM main.cases WHERE {relevant}", args)
     try:
-        for values in rows:
-            columns = list(values)
-            conn.execute(f"INSERT INTO temp.cases_as_signed ({', '.join(columns)}) VALUES"
-                         f" ({', '.join('?' for _ in columns)})",
-                         [int(v) if isinstance(v, bool) else v for v in values.values()])
-        lines = monthly(db, month, "node", today=point.cutoff.astimezone(CHINA).date(), node=node,
+        for number, after in later.items():
+            conn.execute("DELETE FROM temp.cases_as_signed WHERE number = ?", [number])
+            for values in rows_as_at(db, [number], lambda e, after=after: e.id not in after):
+                columns = list(values)
+                conn.execute(f"INSERT INTO temp.cases_as_signed ({', '.join(columns)}) VALUES"
+                             f" ({', '.join('?' for _ in columns)})",
+                             [int(v) if isinstance(v, bool) else v for v in values.values()])
+        lines = monthly(db, month, "node", today=cutoff.astimezone(CHINA).date(), node=node,
                         table="temp.cases_as_signed")
     finally:
         conn.execute("DROP TABLE IF EXISTS temp.cases_as_signed")

@@ -21,18 +21,21 @@ import pytest
 import requests
 from centralkit import CHINA, Clerk
 from click.testing import CliRunner
+from openpyxl import load_workbook
 from serving import serve
 
 from bianmin.cli import main
 from casework import monthly_report as mr
 from casework.messages import RuleError
 from central import report_submissions
+from central.remote_ratings import rate
 from installer.casegen import NodeDesk
 from installer.demo_reports import sign_demo_report
 from node import monthly_report
 from node.app import create_app as create_node
 from node.context import Node
 from node.syncing import NodeSync
+from store import reports
 from store.config_records import staff_account_body
 from sync.keys import NodeKey, enrolment_request
 from sync.server import EnrolmentBook
@@ -240,8 +243,6 @@ def test_reports_are_judged_by_centrals_receipt_time_in_working_days(network: Ne
     old = li.get(f"/reports/submissions/{s01_v1.record_id}").text
     assert "已被第 2 版取代" in old and "九月办税平稳。" in old
 
-    from openpyxl import load_workbook
-
     book = load_workbook(io.BytesIO(li.get(f"/reports/submissions.xlsx?month={SEP}").data))
     lines = {r[0][:3]: r for r in book.active.iter_rows(min_row=4, values_only=True)}
     assert set(lines) == {"S01", "S02", "S03"}
@@ -264,12 +265,12 @@ def test_what_changed_after_signing_is_change_not_a_discrepancy(network: Network
     """A citizen rates a September case at central a week after S01 signed its September report:
     the report still matches what S01 held when it signed; the figures that moved since are shown
     apart, as a correction that may be due, never as a discrepancy."""
-    from central.remote_ratings import rate
-
     net = network          # SW003 is finished on the spot (8 September) and not yet rated
     s = _director(net)
     _submit_over_http(net, s)
-    net.sync(net.s01, china(10, 12, 9, 30))
+    desk = NodeDesk(net.s01, {"username": "zhouzr", "name": "周主任"})   # S01's own rating, after its report
+    desk.step(net.cases["SW001"], "case.evaluated", china(9, 30, 17), level=5, channel="counter")
+    net.sync(net.s01, china(10, 12, 9, 30))            # both arrive together: the chain tells them apart
     net.at(china(10, 14, 15))
     rate(net.central, net.cases["SW003"].number, level=5, reason=None, channel="web", real_name=False)
 
@@ -282,17 +283,16 @@ def test_what_changed_after_signing_is_change_not_a_discrepancy(network: Network
     assert 'id="check-evaluated" class="changed"' in detail and 'id="check-satisfied" class="changed"' in detail
     assert 'id="check-received">' in detail
     evaluated = re.search(r'<tr id="check-evaluated".*?</tr>', detail, re.DOTALL).group(0)
-    assert re.findall(r'<td class="num">(\d+)</td>', evaluated) == ["1", "1", "2"]   # submitted, as signed, now
+    assert re.findall(r'<td class="num">(\d+)</td>', evaluated) == ["1", "1", "3"]   # submitted, as signed, now
 
     # the same rating made BEFORE signing is a discrepancy if the report leaves it out
     with net.central.log._lock:
         db = net.central.log.db
-        from store import reports
         assert reports.node_month_as_signed(db, "S01", SEP, record_id=record_id).evaluated == 1
-        assert reports.node_month(db, "S01", SEP, today=dt.date(2026, 10, 14)).evaluated == 2
+        assert reports.node_month(db, "S01", SEP, today=dt.date(2026, 10, 14)).evaluated == 3
         assert reports.node_month_as_signed(db, "S01", SEP, record_id="0" * 64) is None
 
-    book = __import__("openpyxl").load_workbook(io.BytesIO(li.get(f"/reports/submissions.xlsx?month={SEP}").data))
+    book = load_workbook(io.BytesIO(li.get(f"/reports/submissions.xlsx?month={SEP}").data))
     lines = {r[0][:3]: r for r in book.active.iter_rows(min_row=4, values_only=True)}
     assert lines["S01"][6] in (None, "") and "满意" in lines["S01"][7]
 
@@ -362,6 +362,7 @@ def test_in_chromium_the_director_submits_and_the_supervisor_checks(network: Net
     _tampered(net, net.s02, SEP, received=5, fees_fen=12_000)
     net.sync(net.s02, china(10, 16, 11))
     net.at(china(10, 20, 10))
+    rate(net.central, net.cases["SW003"].number, level=5, reason=None, channel="web", real_name=False)
     page.reload()
     assert page.locator("#receipted").is_visible()
     page.screenshot(path=str(artifacts / "node_report_receipted.png"), full_page=True)
@@ -385,7 +386,15 @@ def test_in_chromium_the_director_submits_and_the_supervisor_checks(network: Net
         assert central.locator("#row-S01 [data-status]").get_attribute("data-status") == "on_time"
         assert central.locator("#row-S02 [data-status]").get_attribute("data-status") == "late"
         assert central.locator("#row-S03 [data-status]").get_attribute("data-status") == "missing"
+        assert "一致" in central.locator("#row-S01 td.check").inner_text()
+        assert "2 项签报后有变化" in central.locator("#row-S01 td.check").inner_text()
         central.screenshot(path=str(artifacts / "central_submissions.png"), full_page=True)
+        central.click("#row-S01 a")
+        central.wait_for_load_state()
+        assert central.locator("#check-changed").is_visible() and central.locator("#check-matches").is_visible()
+        central.screenshot(path=str(artifacts / "central_submission_s01_changed.png"), full_page=True)
+        central.go_back()
+        central.wait_for_load_state()
         central.click("#row-S02 a")
         central.wait_for_load_state()
         assert central.locator("#check-received").get_attribute("class") == "diff"
